@@ -1,0 +1,138 @@
+// Command rrr shards a test suite over many machines, coordinated by Redis.
+// This package is wiring only: one file per command, each with its flags
+// (every flag also reads an RRR_* environment variable) and a small action.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes of waitfor, start --wait, local and show; see README.md.
+const (
+	exitOK        = 0
+	exitFailed    = 1 // tests failed
+	exitUsage     = 2 // bad command line or input
+	exitCancelled = 3
+	exitInfra     = 4 // setup failed, Redis unreachable, wait time-out
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	return exitCode(err, stderr)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "rrr",
+		Usage:     "shard a test suite over many machines, coordinated by Redis",
+		UsageText: "rrr [global options] command [command options] [arguments...]",
+		Description: "A developer or CI step runs `rrr start --wait`; `rrr worker` runs on every build box and\n" +
+			"`rrr server` once. `rrr local` runs it all in one process, with an embedded Redis.\n" +
+			"Flags go before positional arguments: `rrr show --json KEY`.",
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		Flags:                globalFlags(),
+		Commands:             commands(),
+		OnUsageError:         usageError,
+		CommandNotFound:      commandNotFound,
+		EnableBashCompletion: false,
+		HideVersion:          true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() maps errors to exit codes
+	}
+}
+
+// commands lists every command, in the order `rrr --help` shows them.
+func commands() []*cli.Command {
+	cmds := []*cli.Command{}
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+	}
+	return cmds
+}
+
+// usageErr is an error that exits with exitUsage.
+type usageErr struct{ msg string }
+
+func (e usageErr) Error() string { return e.msg }
+
+// usagef returns a usage error.
+func usagef(format string, args ...any) error { return usageErr{fmt.Sprintf(format, args...)} }
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	return usageErr{fmt.Sprintf("%v (see `%s --help`)", err, c.Command.HelpName)}
+}
+
+func commandNotFound(c *cli.Context, name string) {
+	fmt.Fprintf(c.App.ErrWriter, "rrr: no command %q; see `rrr --help`\n", name)
+	os.Exit(exitUsage)
+}
+
+// exitErr carries an exit code and a message for the person.
+type exitErr struct {
+	code int
+	msg  string
+}
+
+func (e exitErr) Error() string { return e.msg }
+
+// exitf returns an error that makes rrr exit with code after printing the
+// message (none when it is empty).
+func exitf(code int, format string, args ...any) error {
+	return exitErr{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee exitErr
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "rrr:", ee.msg)
+		}
+		return ee.code
+	}
+	var ue usageErr
+	if errors.As(err, &ue) || isFlagError(err) {
+		fmt.Fprintln(stderr, "rrr:", err)
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "rrr:", err)
+	return exitInfra
+}
+
+// isFlagError recognizes urfave/cli's own parse errors that reach run()
+// without passing OnUsageError (flags of the app itself).
+func isFlagError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "flag provided but not defined") || strings.Contains(msg, "invalid value")
+}
+
+// positional returns the command's arguments, refusing a flag written after
+// them (urfave/cli stops parsing flags at the first argument, so it would be
+// taken as an argument) and a count outside [min, max] (max < 0: no limit).
+func positional(c *cli.Context, min, max int, what string) ([]string, error) {
+	args := c.Args().Slice()
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return nil, usagef("%q looks like a flag after an argument: flags go before arguments, as in `%s [options] %s`",
+				a, c.Command.HelpName, what)
+		}
+	}
+	if len(args) < min || (max >= 0 && len(args) > max) {
+		return nil, usagef("`%s` takes %s (got %d arguments)", c.Command.HelpName, what, len(args))
+	}
+	return args, nil
+}

@@ -1,0 +1,366 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// Snapshot is a taskset with everything below it. Its JSON is the document
+// of `rrr show --json` and of the results store.
+type Snapshot struct {
+	Taskset
+	Tasks      []Task      `json:"tasks"`
+	WorkerLogs []WorkerLog `json:"worker_logs"`
+	Slaves     []Slave     `json:"slaves"`
+	Log        string      `json:"log,omitempty"`
+	// Problems lists the objects that could not be decoded and were left out.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// LoadOptions choose what Load reads beyond the structure.
+type LoadOptions struct {
+	Output bool // trial stdout, stderr and report
+	Logs   bool // the taskset log, worker logs' and slaves' texts
+}
+
+// Reader reads protocol objects from Redis.
+type Reader struct {
+	rdb  redis.UniversalClient
+	Keys schema.Keys
+}
+
+// NewReader reads through rdb in the namespace of keys.
+func NewReader(rdb redis.UniversalClient, keys schema.Keys) *Reader {
+	return &Reader{rdb: rdb, Keys: keys}
+}
+
+// chunk bounds the commands of one pipeline, so that a taskset of 100,000
+// tasks is read in steps that do not block Redis for long.
+const chunk = 1000
+
+// hashes reads many hashes with HGETALL, in pipelined chunks.
+func (r *Reader) hashes(ctx context.Context, keys []string) ([]map[string]string, error) {
+	out := make([]map[string]string, 0, len(keys))
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		cmds := make([]*redis.MapStringStringCmd, 0, end-start)
+		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[start:end] {
+				cmds = append(cmds, p.HGetAll(ctx, k))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cmds {
+			out = append(out, c.Val())
+		}
+	}
+	return out, nil
+}
+
+// lists reads many lists whole, in pipelined chunks.
+func (r *Reader) lists(ctx context.Context, keys []string) ([][]string, error) {
+	out := make([][]string, 0, len(keys))
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		cmds := make([]*redis.StringSliceCmd, 0, end-start)
+		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[start:end] {
+				cmds = append(cmds, p.LRange(ctx, k, 0, -1))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cmds {
+			out = append(out, c.Val())
+		}
+	}
+	return out, nil
+}
+
+// strings reads many strings ("" for a missing one), in pipelined chunks.
+func (r *Reader) strings(ctx context.Context, keys []string) ([]string, error) {
+	out := make([]string, 0, len(keys))
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		cmds := make([]*redis.StringCmd, 0, end-start)
+		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys[start:end] {
+				cmds = append(cmds, p.Get(ctx, k))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		for _, c := range cmds {
+			out = append(out, c.Val())
+		}
+	}
+	return out, nil
+}
+
+// alive reads the heartbeats of many owners.
+func (r *Reader) alive(ctx context.Context, owners []string) ([]bool, error) {
+	out := make([]bool, 0, len(owners))
+	for start := 0; start < len(owners); start += chunk {
+		end := min(start+chunk, len(owners))
+		cmds := make([]*redis.IntCmd, 0, end-start)
+		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range owners[start:end] {
+				cmds = append(cmds, p.Exists(ctx, schema.Heartbeat(k)))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cmds {
+			out = append(out, c.Val() == 1)
+		}
+	}
+	return out, nil
+}
+
+// Taskset reads the taskset hash alone.
+func (r *Reader) Taskset(ctx context.Context, key string) (Taskset, error) {
+	h, err := r.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return Taskset{}, fmt.Errorf("read taskset %s: %w", key, err)
+	}
+	return DecodeTaskset(r.Keys, key, h)
+}
+
+// Load reads a taskset with its tasks and their trials, its worker logs
+// and slaves. Objects that do not decode are left out and named in
+// Problems; a missing or malformed taskset hash is an error.
+func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapshot, error) {
+	ts, err := r.Taskset(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Taskset: ts, Tasks: []Task{}, WorkerLogs: []WorkerLog{}, Slaves: []Slave{}}
+
+	taskKeys, err := r.rdb.LRange(ctx, schema.Tasks(key), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
+	}
+	taskHashes, err := r.hashes(ctx, taskKeys)
+	if err != nil {
+		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
+	}
+	trialLists := make([]string, len(taskKeys))
+	for i, k := range taskKeys {
+		trialLists[i] = schema.TaskTrials(k)
+	}
+	trialKeys, err := r.lists(ctx, trialLists)
+	if err != nil {
+		return nil, fmt.Errorf("read trial lists of %s: %w", key, err)
+	}
+	var allTrials []string
+	for _, l := range trialKeys {
+		allTrials = append(allTrials, l...)
+	}
+	trialHashes, err := r.hashes(ctx, allTrials)
+	if err != nil {
+		return nil, fmt.Errorf("read trials of %s: %w", key, err)
+	}
+	next := 0
+	for i, k := range taskKeys {
+		task, err := DecodeTask(k, taskHashes[i])
+		hs := trialHashes[next : next+len(trialKeys[i])]
+		next += len(trialKeys[i])
+		if err != nil {
+			s.Problems = append(s.Problems, err.Error())
+			continue
+		}
+		task.Trials = []Trial{}
+		for j, tk := range trialKeys[i] {
+			tr, err := DecodeTrial(tk, hs[j])
+			if err != nil {
+				s.Problems = append(s.Problems, err.Error())
+				continue
+			}
+			if !opt.Output {
+				tr.Stdout, tr.Stderr, tr.Report = "", "", nil
+			}
+			task.Trials = append(task.Trials, tr)
+		}
+		s.Tasks = append(s.Tasks, task)
+	}
+
+	logKeys, err := r.rdb.LRange(ctx, schema.WorkerLogs(key), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
+	}
+	logHashes, err := r.hashes(ctx, logKeys)
+	if err != nil {
+		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
+	}
+	var logTexts []string
+	if opt.Logs {
+		texts := make([]string, len(logKeys))
+		for i, k := range logKeys {
+			texts[i] = schema.WorkerLogText(k)
+		}
+		if logTexts, err = r.strings(ctx, texts); err != nil {
+			return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
+		}
+	}
+	for i, k := range logKeys {
+		l, err := DecodeWorkerLog(k, logHashes[i])
+		if err != nil {
+			s.Problems = append(s.Problems, err.Error())
+			continue
+		}
+		if opt.Logs {
+			l.Log = logTexts[i]
+		}
+		s.WorkerLogs = append(s.WorkerLogs, l)
+	}
+
+	slaveKeys, err := r.rdb.LRange(ctx, schema.TasksetSlaves(key), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read slaves of %s: %w", key, err)
+	}
+	slaves, err := r.slaves(ctx, slaveKeys, opt.Logs)
+	if err != nil {
+		return nil, fmt.Errorf("read slaves of %s: %w", key, err)
+	}
+	for _, sl := range slaves {
+		if sl.err != nil {
+			s.Problems = append(s.Problems, sl.err.Error())
+			continue
+		}
+		s.Slaves = append(s.Slaves, sl.Slave)
+	}
+
+	if opt.Logs {
+		log, err := r.rdb.Get(ctx, schema.TasksetLog(key)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read log of %s: %w", key, err)
+		}
+		s.Log = log
+	}
+	return s, nil
+}
+
+type slaveOrErr struct {
+	Slave
+	err error
+}
+
+func (r *Reader) slaves(ctx context.Context, keys []string, logs bool) ([]slaveOrErr, error) {
+	hs, err := r.hashes(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	alive, err := r.alive(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var texts []string
+	if logs {
+		logKeys := make([]string, len(keys))
+		for i, k := range keys {
+			logKeys[i] = schema.SlaveLog(k)
+		}
+		if texts, err = r.strings(ctx, logKeys); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]slaveOrErr, len(keys))
+	for i, k := range keys {
+		s, err := DecodeSlave(k, hs[i], alive[i])
+		if logs {
+			s.Log = texts[i]
+		}
+		out[i] = slaveOrErr{s, err}
+	}
+	return out, nil
+}
+
+// WorkerState is a worker with the slaves of the taskset it works on.
+type WorkerState struct {
+	Worker
+	ActiveSlaves []Slave `json:"slaves_of_taskset,omitempty"`
+}
+
+// Workers reads every known worker, sorted by id, with its liveness and the
+// live slaves it runs for its taskset. Malformed workers are returned as
+// problems.
+func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
+	keys, err := r.rdb.SMembers(ctx, r.Keys.Workers()).Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read workers: %w", err)
+	}
+	sort.Strings(keys)
+	hs, err := r.hashes(ctx, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read workers: %w", err)
+	}
+	alive, err := r.alive(ctx, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read workers: %w", err)
+	}
+	var out []WorkerState
+	var problems []string
+	slaveLists := map[string][]string{}
+	for i, k := range keys {
+		w, err := DecodeWorker(r.Keys, k, hs[i], alive[i])
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				problems = append(problems, err.Error())
+			}
+			continue
+		}
+		out = append(out, WorkerState{Worker: w})
+		if w.Taskset != "" {
+			if _, ok := slaveLists[w.Taskset]; !ok {
+				l, err := r.rdb.LRange(ctx, schema.TasksetSlaves(w.Taskset), 0, -1).Result()
+				if err != nil {
+					return nil, nil, fmt.Errorf("read slaves of %s: %w", w.Taskset, err)
+				}
+				slaveLists[w.Taskset] = l
+			}
+		}
+	}
+	for i := range out {
+		w := &out[i]
+		var mine []string
+		for _, s := range slaveLists[w.Taskset] {
+			if len(s) > len(w.Key) && s[:len(w.Key)+1] == w.Key+":" {
+				mine = append(mine, s)
+			}
+		}
+		slaves, err := r.slaves(ctx, mine, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read slaves of %s: %w", w.Key, err)
+		}
+		for _, s := range slaves {
+			if s.err == nil && s.Alive {
+				w.ActiveSlaves = append(w.ActiveSlaves, s.Slave)
+			}
+		}
+	}
+	return out, problems, nil
+}
+
+// Active returns the keys of the active tasksets, oldest first.
+func (r *Reader) Active(ctx context.Context) ([]string, error) {
+	v, err := r.rdb.LRange(ctx, r.Keys.ActiveTaskset(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read active tasksets: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,349 @@
+// Package model decodes the protocol's hashes into typed values, and loads
+// a whole taskset (tasks, trials, worker logs, slaves) in a few round trips.
+// A malformed value is an error naming the key and field, never a panic:
+// callers log it and skip the object.
+//
+// The JSON form of these types is the one `rrr show --json` prints and the
+// persister stores.
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed value in redis")
+
+// ErrNotFound is returned when the object does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Time is a protocol time; its JSON is null when it is not set.
+type Time struct{ time.Time }
+
+// MarshalJSON writes RFC 3339 with microseconds, or null.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(schema.FormatTime(t.Time))
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := schema.ParseTime(s)
+	t.Time = v
+	return err
+}
+
+// Taskset is a taskset hash.
+type Taskset struct {
+	Key                   string `json:"key"`
+	ID                    string `json:"id"`
+	Status                string `json:"status"`
+	StatusReason          string `json:"status_reason,omitempty"`
+	CreatedAt             Time   `json:"created_at"`
+	FinishedAt            Time   `json:"finished_at"`
+	PersistedAt           Time   `json:"persisted_at"`
+	SucceededCount        int    `json:"succeeded_count"`
+	FailedCount           int    `json:"failed_count"`
+	TaskCount             int    `json:"task_count"`
+	RsyncName             string `json:"rsync_name"`
+	SetupCommand          string `json:"setup_command"`
+	SlaveCommand          string `json:"slave_command,omitempty"`
+	TrialCommand          string `json:"trial_command"`
+	ResultFormat          string `json:"result_format"`
+	WorkerType            string `json:"worker_type"`
+	MaxWorkers            int    `json:"max_workers"`
+	MaxTrials             int    `json:"max_trials"`
+	TasksetClass          string `json:"taskset_class"`
+	UnknownSpecTimeoutSec int    `json:"unknown_spec_timeout_sec"`
+	LeastTimeoutSec       int    `json:"least_timeout_sec"`
+	RsyncRemotePath       string `json:"rsync_remote_path,omitempty"`
+	RsyncOptions          string `json:"rsync_options,omitempty"`
+}
+
+// Task is a task hash.
+type Task struct {
+	Key      string `json:"key"`
+	Taskset  string `json:"-"`
+	SpecFile string `json:"spec_file"`
+	Status   string `json:"status"`
+	// EstimateSec is nil when the spec had no estimate.
+	EstimateSec *int    `json:"estimate_sec"`
+	Trials      []Trial `json:"trials"`
+}
+
+// Trial is a trial hash.
+type Trial struct {
+	Key        string `json:"key"`
+	Task       string `json:"-"`
+	Slave      string `json:"slave"`
+	Status     string `json:"status"`
+	StartedAt  Time   `json:"started_at"`
+	FinishedAt Time   `json:"finished_at"`
+	Passed     int    `json:"passed"`
+	Pending    int    `json:"pending"`
+	Failed     int    `json:"failed"`
+	ExitCode   *int   `json:"exit_code,omitempty"`
+	Signal     string `json:"signal,omitempty"`
+	Error      string `json:"error,omitempty"`
+	OutputPath string `json:"output_path,omitempty"`
+	Stdout     string `json:"stdout,omitempty"`
+	Stderr     string `json:"stderr,omitempty"`
+	Format     string `json:"format,omitempty"`
+	// Report lists the test cases the result format gave, failed ones first.
+	Report []Case `json:"report,omitempty"`
+}
+
+// Case is one test case of a trial's report.
+type Case struct {
+	Name      string  `json:"name"`
+	Classname string  `json:"classname,omitempty"`
+	File      string  `json:"file,omitempty"`
+	Status    string  `json:"status"` // passed, pending or failed
+	TimeSec   float64 `json:"time_sec,omitempty"`
+	Message   string  `json:"message,omitempty"` // the failure or pending message, capped
+}
+
+// Duration is how long a finished trial ran, 0 while it runs.
+func (t Trial) Duration() time.Duration {
+	if t.StartedAt.IsZero() || t.FinishedAt.IsZero() {
+		return 0
+	}
+	return t.FinishedAt.Sub(t.StartedAt.Time)
+}
+
+// Worker is a worker hash with its liveness.
+type Worker struct {
+	Key        string `json:"key"`
+	ID         string `json:"id"`
+	WorkerType string `json:"worker_type"`
+	Taskset    string `json:"taskset"`
+	Host       string `json:"host,omitempty"`
+	Slaves     int    `json:"slaves"`
+	Pid        int    `json:"pid,omitempty"`
+	StartedAt  Time   `json:"started_at"`
+	Alive      bool   `json:"alive"`
+}
+
+// Slave is a slave hash with its liveness.
+type Slave struct {
+	Key       string `json:"key"`
+	Worker    string `json:"worker"`
+	Taskset   string `json:"taskset"`
+	Status    string `json:"status"`
+	Number    int    `json:"number"`
+	Pid       int    `json:"pid,omitempty"`
+	StartedAt Time   `json:"started_at"`
+	Alive     bool   `json:"alive"`
+	Log       string `json:"log,omitempty"`
+}
+
+// WorkerLog is one worker's record of a taskset.
+type WorkerLog struct {
+	Key             string `json:"key"`
+	Worker          string `json:"worker"`
+	Taskset         string `json:"taskset"`
+	StartedAt       Time   `json:"started_at"`
+	RsyncFinishedAt Time   `json:"rsync_finished_at"`
+	SetupFinishedAt Time   `json:"setup_finished_at"`
+	FinishedAt      Time   `json:"finished_at"`
+	Log             string `json:"log,omitempty"`
+}
+
+// decoder reads fields of one hash and remembers the first error.
+type decoder struct {
+	key string
+	h   map[string]string
+	err error
+}
+
+func (d *decoder) str(f string) string { return d.h[f] }
+
+func (d *decoder) int(f string) int {
+	v := d.h[f]
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("%s field %s = %q: %w: want a whole number", d.key, f, v, ErrMalformed)
+	}
+	return n
+}
+
+func (d *decoder) optInt(f string) *int {
+	if d.h[f] == "" {
+		return nil
+	}
+	n := d.int(f)
+	return &n
+}
+
+func (d *decoder) time(f string) Time {
+	v := d.h[f]
+	if v == "" {
+		return Time{}
+	}
+	t, err := schema.ParseTime(v)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("%s field %s = %q: %w: want an RFC 3339 time", d.key, f, v, ErrMalformed)
+	}
+	return Time{t}
+}
+
+func (d *decoder) cases(f string) []Case {
+	v := d.h[f]
+	if v == "" {
+		return nil
+	}
+	var cs []Case
+	if err := json.Unmarshal([]byte(v), &cs); err != nil && d.err == nil {
+		d.err = fmt.Errorf("%s field %s: %w: want a JSON list of test cases: %w", d.key, f, ErrMalformed, err)
+	}
+	return cs
+}
+
+func (d *decoder) oneOf(f string, allowed ...string) string {
+	v := d.h[f]
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	if d.err == nil {
+		d.err = fmt.Errorf("%s field %s = %q: %w: want one of %q", d.key, f, v, ErrMalformed, allowed)
+	}
+	return v
+}
+
+func notFound(key string, h map[string]string) error {
+	if len(h) == 0 {
+		return fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	return nil
+}
+
+// DecodeTaskset decodes a taskset hash.
+func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, error) {
+	if err := notFound(key, h); err != nil {
+		return Taskset{}, err
+	}
+	d := &decoder{key: key, h: h}
+	id, _ := keys.TasksetID(key)
+	t := Taskset{
+		Key: key, ID: id,
+		Status:                d.oneOf(schema.FStatus, "", schema.StatusRunning, schema.StatusSucceeded, schema.StatusCancelled, schema.StatusFailed),
+		StatusReason:          d.str(schema.FStatusReason),
+		CreatedAt:             d.time(schema.FCreatedAt),
+		FinishedAt:            d.time(schema.FFinishedAt),
+		PersistedAt:           d.time(schema.FPersistedAt),
+		SucceededCount:        d.int(schema.FSucceededCount),
+		FailedCount:           d.int(schema.FFailedCount),
+		TaskCount:             d.int(schema.FTaskCount),
+		RsyncName:             d.str(schema.FRsyncName),
+		SetupCommand:          d.str(schema.FSetupCommand),
+		SlaveCommand:          d.str(schema.FSlaveCommand),
+		TrialCommand:          d.str(schema.FTrialCommand),
+		ResultFormat:          d.str(schema.FResultFormat),
+		WorkerType:            d.str(schema.FWorkerType),
+		MaxWorkers:            d.int(schema.FMaxWorkers),
+		MaxTrials:             d.int(schema.FMaxTrials),
+		TasksetClass:          d.str(schema.FTasksetClass),
+		UnknownSpecTimeoutSec: d.int(schema.FUnknownSpecTimeoutSec),
+		LeastTimeoutSec:       d.int(schema.FLeastTimeoutSec),
+		RsyncRemotePath:       d.str(schema.FRsyncRemotePath),
+		RsyncOptions:          d.str(schema.FRsyncOptions),
+	}
+	return t, d.err
+}
+
+// DecodeTask decodes a task hash (without its trials).
+func DecodeTask(key string, h map[string]string) (Task, error) {
+	if err := notFound(key, h); err != nil {
+		return Task{}, err
+	}
+	d := &decoder{key: key, h: h}
+	t := Task{
+		Key: key, Taskset: d.str(schema.FTaskset), SpecFile: d.str(schema.FSpecFile),
+		Status:      d.oneOf(schema.FStatus, "", schema.StatusPassed, schema.StatusPending, schema.StatusFailed),
+		EstimateSec: d.optInt(schema.FEstimateSec),
+	}
+	return t, d.err
+}
+
+// DecodeTrial decodes a trial hash.
+func DecodeTrial(key string, h map[string]string) (Trial, error) {
+	if err := notFound(key, h); err != nil {
+		return Trial{}, err
+	}
+	d := &decoder{key: key, h: h}
+	t := Trial{
+		Key: key, Task: d.str(schema.FTask), Slave: d.str(schema.FSlave),
+		Status: d.oneOf(schema.FStatus, "", schema.StatusPassed, schema.StatusPending, schema.StatusFailed,
+			schema.StatusError, schema.StatusTimeout),
+		StartedAt: d.time(schema.FStartedAt), FinishedAt: d.time(schema.FFinishedAt),
+		Passed: d.int(schema.FPassed), Pending: d.int(schema.FPending), Failed: d.int(schema.FFailed),
+		ExitCode: d.optInt(schema.FExitCode), Signal: d.str(schema.FSignal), Error: d.str(schema.FError),
+		OutputPath: d.str(schema.FOutputPath), Stdout: d.str(schema.FStdout), Stderr: d.str(schema.FStderr),
+		Format: d.str(schema.FFormat), Report: d.cases(schema.FReport),
+	}
+	return t, d.err
+}
+
+// DecodeWorker decodes a worker hash; alive comes from its heartbeat.
+func DecodeWorker(keys schema.Keys, key string, h map[string]string, alive bool) (Worker, error) {
+	if err := notFound(key, h); err != nil {
+		return Worker{}, err
+	}
+	d := &decoder{key: key, h: h}
+	id, _ := keys.WorkerID(key)
+	w := Worker{
+		Key: key, ID: id, WorkerType: d.str(schema.FWorkerType), Taskset: d.str(schema.FTaskset),
+		Host: d.str(schema.FHost), Slaves: d.int(schema.FSlaves), Pid: d.int(schema.FPid),
+		StartedAt: d.time(schema.FStartedAt), Alive: alive,
+	}
+	return w, d.err
+}
+
+// DecodeSlave decodes a slave hash; alive comes from its heartbeat.
+func DecodeSlave(key string, h map[string]string, alive bool) (Slave, error) {
+	if err := notFound(key, h); err != nil {
+		return Slave{}, err
+	}
+	d := &decoder{key: key, h: h}
+	s := Slave{
+		Key: key, Worker: d.str(schema.FWorker), Taskset: d.str(schema.FTaskset),
+		Status: d.oneOf(schema.FStatus, "", schema.SlaveNormalExit, schema.SlaveTimeoutExit, schema.SlaveFailureExit),
+		Number: d.int(schema.FNumber), Pid: d.int(schema.FPid), StartedAt: d.time(schema.FStartedAt), Alive: alive,
+	}
+	return s, d.err
+}
+
+// DecodeWorkerLog decodes a worker log hash.
+func DecodeWorkerLog(key string, h map[string]string) (WorkerLog, error) {
+	if err := notFound(key, h); err != nil {
+		return WorkerLog{}, err
+	}
+	d := &decoder{key: key, h: h}
+	l := WorkerLog{
+		Key: key, Worker: d.str(schema.FWorker), Taskset: d.str(schema.FTaskset),
+		StartedAt: d.time(schema.FStartedAt), RsyncFinishedAt: d.time(schema.FRsyncFinishedAt),
+		SetupFinishedAt: d.time(schema.FSetupFinishedAt), FinishedAt: d.time(schema.FFinishedAt),
+	}
+	return l, d.err
+}

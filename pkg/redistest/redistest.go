@@ -1,0 +1,254 @@
+// Package redistest starts real redis-server processes for tests, on a
+// free port in a temporary directory, and runs a test against both
+// miniredis and a real Redis: miniredis differs from Redis in Lua and TTL
+// details, so the protocol must pass on both.
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server process owned by a test.
+type Server struct {
+	Addr string
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Options of a server.
+type Options struct {
+	AppendOnly bool   // persist with an append-only file, to survive restarts
+	Port       int    // 0: a free port
+	Binary     string // "" : $RRR_REDIS_SERVER, else redis-server on PATH
+}
+
+// Binary finds redis-server, or returns "" when there is none.
+func Binary() string {
+	if b := os.Getenv("RRR_REDIS_SERVER"); b != "" {
+		return b
+	}
+	b, err := exec.LookPath("redis-server")
+	if err != nil {
+		return ""
+	}
+	return b
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start runs a redis-server in a new temporary directory and waits until it
+// answers.
+func Start(opts Options) (*Server, error) {
+	bin := opts.Binary
+	if bin == "" {
+		bin = Binary()
+	}
+	if bin == "" {
+		return nil, fmt.Errorf("redis-server not found: install it (apt-get install -y redis-server) or set RRR_REDIS_SERVER")
+	}
+	dir, err := os.MkdirTemp("", "rrr-redis-")
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = FreePort(); err != nil {
+				return nil, err
+			}
+		}
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
+		s.args = []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
+			"--logfile", filepath.Join(dir, "redis.log")}
+		if opts.AppendOnly {
+			s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
+		}
+		if lastErr = s.start(); lastErr == nil {
+			return s, nil
+		}
+		if opts.Port != 0 {
+			break
+		}
+	}
+	_ = os.RemoveAll(dir)
+	return nil, lastErr
+}
+
+func (s *Server) start() error {
+	cmd := exec.Command(s.args[0], s.args[1:]...)
+	// The server must not outlive the test binary, even when it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	s.cmd = cmd
+	s.done = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			return fmt.Errorf("redis-server on %s exited at start: %s", s.Addr, strings.TrimSpace(string(log)))
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.kill()
+	return fmt.Errorf("redis-server on %s did not answer within 10s", s.Addr)
+}
+
+// URL is the redis:// URL of the server's database 0.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Client returns a new client of the server.
+func (s *Server) Client() *redis.Client { return redis.NewClient(&redis.Options{Addr: s.Addr}) }
+
+func (s *Server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Kill stops the server at once (SIGKILL), keeping its directory, so that
+// Restart can bring it back with its append-only file.
+func (s *Server) Kill() { s.kill() }
+
+// Restart starts the server again on the same port and directory.
+func (s *Server) Restart() error {
+	s.kill()
+	return s.start()
+}
+
+// Stop kills the server and removes its directory.
+func (s *Server) Stop() {
+	s.kill()
+	_ = os.RemoveAll(s.dir)
+}
+
+// Required reports whether a missing redis-server fails tests instead of
+// skipping them: in CI, and wherever RRR_REQUIRE_REDIS=1.
+func Required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("RRR_REQUIRE_REDIS") == "1"
+}
+
+var (
+	shared     *Server
+	sharedErr  error
+	sharedOnce sync.Once
+	nsCounter  struct {
+		sync.Mutex
+		n int
+	}
+)
+
+// Main runs a test package's tests, with one real redis-server shared by
+// them, and stops it afterwards. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	os.Exit(code)
+}
+
+// Shared returns the package's real redis-server, starting it on first use;
+// it skips the test (or fails it, see Required) when there is none.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	sharedOnce.Do(func() { shared, sharedErr = Start(Options{}) })
+	if sharedErr != nil {
+		if Required() {
+			t.Fatalf("real Redis: %v", sharedErr)
+		}
+		t.Skipf("real Redis: %v", sharedErr)
+	}
+	return shared
+}
+
+// Namespace returns a key namespace no other test of this process uses, so
+// that tests can share one real Redis in parallel.
+func Namespace(t testing.TB) string {
+	nsCounter.Lock()
+	defer nsCounter.Unlock()
+	nsCounter.n++
+	name := strings.NewReplacer("/", "_", " ", "_", ":", "_").Replace(t.Name())
+	return fmt.Sprintf("t%d_%s", nsCounter.n, name)
+}
+
+// Backend is one Redis a test runs on.
+type Backend struct {
+	Name string
+	RDB  *redis.Client
+	NS   string
+	// Mini is the miniredis, when Name is "miniredis", for clock control.
+	Mini *miniredis.Miniredis
+	// URL reaches the same Redis, for code that dials by itself.
+	URL string
+}
+
+// Each runs f as parallel subtests on a fresh miniredis and on the shared
+// real Redis (with a namespace of its own).
+func Each(t *testing.T, f func(t *testing.T, b Backend)) {
+	t.Helper()
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		f(t, Mini(t))
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		f(t, Real(t))
+	})
+}
+
+// Mini returns a backend on a new miniredis that the test owns.
+func Mini(t testing.TB) Backend {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return Backend{Name: "miniredis", RDB: rdb, NS: Namespace(t), Mini: m, URL: "redis://" + m.Addr() + "/0"}
+}
+
+// Real returns a backend on the shared real Redis with a fresh namespace.
+func Real(t testing.TB) Backend {
+	s := Shared(t)
+	rdb := s.Client()
+	t.Cleanup(func() { _ = rdb.Close() })
+	return Backend{Name: "redis", RDB: rdb, NS: Namespace(t), URL: s.URL()}
+}

@@ -1,0 +1,70 @@
+// Package redisx opens the Redis connection every part of rrr uses, from a
+// URL, and says clearly what to do when Redis cannot be reached.
+package redisx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultURL is where rrr looks for Redis when no URL is given.
+const DefaultURL = "redis://127.0.0.1:6379/0"
+
+// ErrUnreachable wraps every failure to reach Redis at start.
+var ErrUnreachable = errors.New("redis unreachable")
+
+// Options parses a redis:// or rediss:// (TLS) URL, with user, password and
+// database, into client options.
+func Options(rawURL string) (*redis.Options, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		return nil, fmt.Errorf("redis URL %q: want redis://[user:password@]host:port/db, rediss:// for TLS, or unix:///path", Redact(rawURL))
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL %q: %w", Redact(rawURL), err)
+	}
+	// Blocking pops of the protocol wait about a second; the read timeout
+	// must leave room for that on top of a slow network.
+	opt.ReadTimeout = 5 * time.Second
+	opt.WriteTimeout = 5 * time.Second
+	opt.DialTimeout = 3 * time.Second
+	return opt, nil
+}
+
+// Open connects to the Redis at rawURL and checks that it answers.
+func Open(ctx context.Context, rawURL string) (*redis.Client, error) {
+	opt, err := Options(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("%w at %s: %w (is redis-server running there? set --redis or RRR_REDIS)",
+			ErrUnreachable, Redact(rawURL), err)
+	}
+	return rdb, nil
+}
+
+// Redact hides the password of a URL for messages and logs.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,57 @@
+package redisx_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"strconv"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/pkg/redisx"
+)
+
+func TestOptions(t *testing.T) {
+	opt, err := redisx.Options("redis://bob:secret@10.0.0.1:6380/3")
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.1:6380", opt.Addr)
+	require.Equal(t, "bob", opt.Username)
+	require.Equal(t, "secret", opt.Password)
+	require.Equal(t, 3, opt.DB)
+	require.Nil(t, opt.TLSConfig)
+
+	opt, err = redisx.Options("rediss://h:6379/0")
+	require.NoError(t, err)
+	require.NotNil(t, opt.TLSConfig, "rediss:// is TLS")
+
+	opt, err = redisx.Options("")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:6379", opt.Addr)
+
+	for _, bad := range []string{"http://h:1", "127.0.0.1:6379", "redis://h:1/notadb", "redis://u:pw@h:1/x"} {
+		_, err := redisx.Options(bad)
+		require.Error(t, err, bad)
+		require.NotContains(t, err.Error(), ":pw@", "the password is not printed")
+	}
+}
+
+func TestOpenUnreachableSaysWhatToDo(t *testing.T) {
+	port, err := redistest.FreePort()
+	require.NoError(t, err)
+	_, err = redisx.Open(context.Background(), "redis://u:topsecret@127.0.0.1:"+strconv.Itoa(port)+"/0")
+	require.ErrorIs(t, err, redisx.ErrUnreachable)
+	require.Contains(t, err.Error(), "--redis")
+	require.NotContains(t, err.Error(), "topsecret")
+}
+
+func TestOpen(t *testing.T) {
+	m := miniredis.RunT(t)
+	m.RequireUserAuth("bob", "pw")
+	rdb, err := redisx.Open(context.Background(), "redis://bob:pw@"+m.Addr()+"/0")
+	require.NoError(t, err)
+	require.NoError(t, rdb.Close())
+	_, err = redisx.Open(context.Background(), "redis://bob:wrong@"+m.Addr()+"/0")
+	require.ErrorIs(t, err, redisx.ErrUnreachable)
+}

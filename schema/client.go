@@ -1,0 +1,527 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Client runs the protocol's scripts and small commands on one Redis, in
+// one namespace. It is safe for concurrent use.
+type Client struct {
+	rdb  redis.UniversalClient
+	Keys Keys
+}
+
+// NewClient wraps rdb for namespace ("" means DefaultNamespace).
+func NewClient(rdb redis.UniversalClient, namespace string) *Client {
+	return &Client{rdb: rdb, Keys: NewKeys(namespace)}
+}
+
+// Redis is the underlying connection, for reads.
+func (c *Client) Redis() redis.UniversalClient { return c.rdb }
+
+// maxStaleRetries bounds the retries of a script whose caller's read went
+// stale; each retry needs another writer to win a race, so a few suffice.
+const maxStaleRetries = 20
+
+// ErrStale is returned when a script kept finding that what the caller read
+// had changed; it is safe to try again later.
+var ErrStale = errors.New("state changed while reading; try again")
+
+// TasksetSpec is what a client submits.
+type TasksetSpec struct {
+	RsyncName          string
+	SetupCommand       string
+	SlaveCommand       string
+	TrialCommand       string
+	ResultFormat       string
+	WorkerType         string
+	MaxWorkers         int
+	MaxTrials          int
+	TasksetClass       string
+	UnknownSpecTimeout time.Duration
+	LeastTimeout       time.Duration
+	RsyncRemotePath    string
+	RsyncOptions       string
+	Specs              []string // relative to the project root
+}
+
+// Validate fills defaults and checks the values a script cannot check.
+func (s *TasksetSpec) Validate() error {
+	if s.WorkerType == "" {
+		s.WorkerType = DefaultWorkerType
+	}
+	if s.TasksetClass == "" {
+		s.TasksetClass = DefaultTasksetClass
+	}
+	if s.ResultFormat == "" {
+		s.ResultFormat = FormatAuto
+	}
+	if s.MaxTrials == 0 {
+		s.MaxTrials = DefaultMaxTrials
+	}
+	if s.UnknownSpecTimeout == 0 {
+		s.UnknownSpecTimeout = DefaultUnknownSpecTimeout * time.Second
+	}
+	if s.LeastTimeout == 0 {
+		s.LeastTimeout = DefaultLeastTimeout * time.Second
+	}
+	switch {
+	case s.MaxTrials < 1:
+		return fmt.Errorf("max trials %d: %w: must be at least 1", s.MaxTrials, ErrInvalid)
+	case s.MaxWorkers < 0:
+		return fmt.Errorf("max workers %d: %w: must be 0 (no limit) or more", s.MaxWorkers, ErrInvalid)
+	case s.UnknownSpecTimeout < time.Second || s.LeastTimeout < time.Second:
+		return fmt.Errorf("timeouts: %w: must be at least one second", ErrInvalid)
+	case s.TrialCommand == "" && s.SlaveCommand == "":
+		return fmt.Errorf("taskset: %w: a trial command (or a slave command) is required", ErrInvalid)
+	case len(s.Specs) == 0:
+		return fmt.Errorf("taskset: %w: no spec files", ErrInvalid)
+	}
+	valid := false
+	for _, f := range Formats {
+		valid = valid || f == s.ResultFormat
+	}
+	if !valid {
+		return fmt.Errorf("result format %q: %w: want one of %v", s.ResultFormat, ErrInvalid, Formats)
+	}
+	seen := make(map[string]bool, len(s.Specs))
+	for i, spec := range s.Specs {
+		clean, err := CleanSpec(spec)
+		if err != nil {
+			return err
+		}
+		if seen[clean] {
+			return fmt.Errorf("spec file %q: %w: given twice", spec, ErrInvalid)
+		}
+		seen[clean] = true
+		s.Specs[i] = clean
+	}
+	return nil
+}
+
+func (s *TasksetSpec) fields() []string {
+	return []string{
+		FRsyncName, s.RsyncName,
+		FSetupCommand, s.SetupCommand,
+		FSlaveCommand, s.SlaveCommand,
+		FTrialCommand, s.TrialCommand,
+		FResultFormat, s.ResultFormat,
+		FWorkerType, s.WorkerType,
+		FMaxWorkers, strconv.Itoa(s.MaxWorkers),
+		FMaxTrials, strconv.Itoa(s.MaxTrials),
+		FTasksetClass, s.TasksetClass,
+		FUnknownSpecTimeoutSec, secs(s.UnknownSpecTimeout),
+		FLeastTimeoutSec, secs(s.LeastTimeout),
+		FRsyncRemotePath, s.RsyncRemotePath,
+		FRsyncOptions, s.RsyncOptions,
+	}
+}
+
+func secs(d time.Duration) string {
+	return strconv.FormatInt(int64(d.Round(time.Second)/time.Second), 10)
+}
+
+// CreateTaskset creates taskset id from spec in one step: the taskset, its
+// tasks in estimate order, its place among the active tasksets, and a
+// dispatcher wake-up. It returns the taskset key.
+func (c *Client) CreateTaskset(ctx context.Context, id string, spec TasksetSpec) (string, error) {
+	if err := spec.Validate(); err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", fmt.Errorf("create taskset: %w: empty id", ErrInvalid)
+	}
+	ts := c.Keys.Taskset(id)
+	if _, ok := c.Keys.TasksetID(ts); !ok {
+		return "", fmt.Errorf("create taskset %q: %w: an id may not contain ':'", id, ErrInvalid)
+	}
+	fields := spec.fields()
+	keys := make([]string, 0, 7+len(spec.Specs))
+	keys = append(keys, ts, Tasks(ts), TasksLeft(ts), TaskQueue(ts), c.Keys.ActiveTaskset(),
+		c.Keys.DispatcherQueue(), c.Keys.Estimate(spec.TasksetClass))
+	args := make([]any, 0, 1+len(fields)+len(spec.Specs))
+	args = append(args, len(fields)/2)
+	for _, f := range fields {
+		args = append(args, f)
+	}
+	for _, s := range spec.Specs {
+		keys = append(keys, Task(ts, s))
+		args = append(args, s)
+	}
+	if err := scriptCreateTaskset.Run(ctx, c.rdb, keys, args...).Err(); err != nil {
+		return "", scriptErr("create taskset", err)
+	}
+	return ts, nil
+}
+
+// TakeOutcome says what TakeTask found.
+type TakeOutcome string
+
+// Outcomes of TakeTask.
+const (
+	TakeOK    TakeOutcome = "ok"    // a task was taken
+	TakeEmpty TakeOutcome = "empty" // the queue is empty
+	TakeTried TakeOutcome = "tried" // only tasks this slave took before are queued
+)
+
+// TakeScan is how many queued tasks TakeTask looks at.
+const TakeScan = 100
+
+// TakeTask takes the first queued task of taskset that slave has not taken.
+func (c *Client) TakeTask(ctx context.Context, taskset, slave string) (TakeOutcome, string, error) {
+	v, err := scriptTakeTask.Run(ctx, c.rdb, []string{TaskQueue(taskset), SlaveTried(slave)}, TakeScan).Result()
+	if err != nil {
+		return "", "", scriptErr("take task", err)
+	}
+	out, task, err := pair("take task", v)
+	return TakeOutcome(out), task, err
+}
+
+// StartOutcome says what StartTrial did.
+type StartOutcome string
+
+// Outcomes of StartTrial.
+const (
+	StartOK      StartOutcome = "ok"      // the trial runs
+	StartSettled StartOutcome = "settled" // the task has its verdict: skip it
+	StartStopped StartOutcome = "stopped" // the taskset is over: stop
+)
+
+// StartTrial creates trial trialID of task for slave, stamped with the Redis
+// time, and returns its key and start time.
+func (c *Client) StartTrial(ctx context.Context, taskset, task, trialID, slave string) (StartOutcome, string, time.Time, error) {
+	trial := Trial(task, trialID)
+	v, err := scriptStartTrial.Run(ctx, c.rdb,
+		[]string{task, TaskTrials(task), trial, SlaveTrials(slave), taskset}, slave).Result()
+	if err != nil {
+		return "", "", time.Time{}, scriptErr("start trial", err)
+	}
+	out, started, err := pair("start trial", v)
+	if err != nil || out != string(StartOK) {
+		return StartOutcome(out), "", time.Time{}, err
+	}
+	t, err := ParseTime(started)
+	return StartOK, trial, t, err
+}
+
+// Result is what a slave reports of a trial.
+type Result struct {
+	Status                  string
+	Passed, Pending, Failed int
+	// Fields are more trial fields: stdout, stderr, exit_code, signal, error, ...
+	Fields map[string]string
+}
+
+// FinishTrial records r for a running trial and asks the arbiter to settle
+// it. It returns false when the trial had a result already (the first wins).
+func (c *Client) FinishTrial(ctx context.Context, trial string, r Result) (bool, error) {
+	args := []any{r.Status, r.Passed, r.Pending, r.Failed}
+	for f, v := range r.Fields {
+		args = append(args, f, v)
+	}
+	n, err := scriptFinishTrial.Run(ctx, c.rdb, []string{trial, c.Keys.ArbiterQueue()}, args...).Int()
+	if err != nil {
+		return false, scriptErr("finish trial", err)
+	}
+	return n == 1, nil
+}
+
+// SettleOutcome says what SettleTask did; see settle_task.lua.
+type SettleOutcome string
+
+// Outcomes of SettleTask.
+const (
+	SettlePassed   SettleOutcome = StatusPassed
+	SettlePending  SettleOutcome = StatusPending
+	SettleFailed   SettleOutcome = StatusFailed
+	SettleRunning  SettleOutcome = "running"
+	SettleRequeued SettleOutcome = "requeued"
+	SettleQueued   SettleOutcome = "queued"
+	SettleSettled  SettleOutcome = "settled"
+	SettleStopped  SettleOutcome = "stopped"
+)
+
+// SettleTask gives task its verdict from its trials, exactly once, and
+// finishes the taskset when it was the last task left. finished is the
+// taskset's new status when this call finished it, else "".
+func (c *Client) SettleTask(ctx context.Context, task string) (out SettleOutcome, finished string, err error) {
+	ts, err := c.rdb.HGet(ctx, task, FTaskset).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && ts == "") {
+		return "", "", fmt.Errorf("settle task %s: %w: no such task", task, ErrInvalid)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("settle task %s: %w", task, err)
+	}
+	for range maxStaleRetries {
+		trials, err := c.rdb.LRange(ctx, TaskTrials(task), 0, -1).Result()
+		if err != nil {
+			return "", "", fmt.Errorf("settle task %s: %w", task, err)
+		}
+		keys := append([]string{task, TaskTrials(task), ts, TasksLeft(ts), TaskQueue(ts),
+			c.Keys.ActiveTaskset(), c.Keys.PersisterQueue()}, trials...)
+		v, err := scriptSettleTask.Run(ctx, c.rdb, keys).Result()
+		if err != nil {
+			return "", "", scriptErr("settle task", err)
+		}
+		o, fin, err := pair("settle task", v)
+		if err != nil {
+			return "", "", err
+		}
+		if o != "stale" {
+			return SettleOutcome(o), fin, nil
+		}
+	}
+	return "", "", fmt.Errorf("settle task %s: %w", task, ErrStale)
+}
+
+// RequeueOutcome says what RequeueTask did; see requeue_task.lua.
+type RequeueOutcome string
+
+// Outcomes of RequeueTask.
+const (
+	RequeueDone    RequeueOutcome = "requeued"
+	RequeueQueued  RequeueOutcome = "queued"
+	RequeueSettled RequeueOutcome = "settled"
+	RequeueStopped RequeueOutcome = "stopped"
+	RequeueStale   RequeueOutcome = "stale"
+)
+
+// RequeueTask queues task of taskset again at the tail, provided it still
+// has seenTrials trials and no verdict.
+func (c *Client) RequeueTask(ctx context.Context, taskset, task string, seenTrials int) (RequeueOutcome, error) {
+	v, err := scriptRequeueTask.Run(ctx, c.rdb,
+		[]string{task, TaskTrials(task), taskset, TaskQueue(taskset)}, seenTrials).Text()
+	if err != nil {
+		return "", scriptErr("requeue task", err)
+	}
+	return RequeueOutcome(v), nil
+}
+
+// FinishTaskset finishes a running taskset with no task left, and returns
+// the status it set, or "" when tasks are left or it was not running.
+func (c *Client) FinishTaskset(ctx context.Context, taskset string) (string, error) {
+	v, err := scriptFinishTaskset.Run(ctx, c.rdb, []string{taskset, TasksLeft(taskset), TaskQueue(taskset),
+		c.Keys.ActiveTaskset(), c.Keys.PersisterQueue()}).Text()
+	if err != nil {
+		return "", scriptErr("finish taskset", err)
+	}
+	return v, nil
+}
+
+// CancelTaskset cancels a taskset that has not finished; false when it had.
+func (c *Client) CancelTaskset(ctx context.Context, taskset, reason string) (bool, error) {
+	return c.stopTaskset(ctx, taskset, StatusCancelled, reason)
+}
+
+// FailTaskset fails a taskset that has not finished (a setup failed, slaves
+// keep crashing); false when it had finished.
+func (c *Client) FailTaskset(ctx context.Context, taskset, reason string) (bool, error) {
+	return c.stopTaskset(ctx, taskset, StatusFailed, reason)
+}
+
+func (c *Client) stopTaskset(ctx context.Context, taskset, status, reason string) (bool, error) {
+	n, err := scriptStopTaskset.Run(ctx, c.rdb, []string{taskset, TaskQueue(taskset), c.Keys.ActiveTaskset(),
+		c.Keys.PersisterQueue(), TasksetLog(taskset)}, status, reason).Int()
+	if err != nil {
+		return false, scriptErr("stop taskset", err)
+	}
+	return n == 1, nil
+}
+
+// DispatchOutcome says what Dispatch did; see dispatch.lua.
+type DispatchOutcome string
+
+// Outcomes of Dispatch.
+const (
+	DispatchOK      DispatchOutcome = "ok"
+	DispatchStopped DispatchOutcome = "stopped"
+	DispatchDead    DispatchOutcome = "dead"
+	DispatchBusy    DispatchOutcome = "busy"
+	DispatchType    DispatchOutcome = "type"
+	DispatchWorked  DispatchOutcome = "worked"
+	DispatchFull    DispatchOutcome = "full"
+)
+
+// Dispatch gives taskset to worker if the rules allow it.
+func (c *Client) Dispatch(ctx context.Context, taskset, worker string) (DispatchOutcome, error) {
+	v, err := scriptDispatch.Run(ctx, c.rdb, []string{taskset, Assigned(taskset), worker, Heartbeat(worker),
+		WorkerQueue(worker), WorkerLog(taskset, worker)}).Text()
+	if err != nil {
+		return "", scriptErr("dispatch", err)
+	}
+	return DispatchOutcome(v), nil
+}
+
+// ReleaseWorker makes worker leave taskset and become idle; false when it
+// did not hold that taskset.
+func (c *Client) ReleaseWorker(ctx context.Context, worker, taskset string) (bool, error) {
+	n, err := scriptReleaseWorker.Run(ctx, c.rdb, []string{worker, Assigned(taskset), c.Keys.DispatcherQueue()},
+		taskset).Int()
+	if err != nil {
+		return false, scriptErr("release worker", err)
+	}
+	return n == 1, nil
+}
+
+// RegisterWorker adds worker to the worker set with a heartbeat of ttl and
+// the given hash fields. It returns the taskset an earlier process with the
+// same worker id held, which the caller should release.
+func (c *Client) RegisterWorker(ctx context.Context, worker string, ttl time.Duration, fields map[string]string) (string, error) {
+	args := []any{ttl.Milliseconds()}
+	for f, v := range fields {
+		args = append(args, f, v)
+	}
+	v, err := scriptRegisterWorker.Run(ctx, c.rdb, []string{c.Keys.Workers(), worker, Heartbeat(worker),
+		c.Keys.DispatcherQueue()}, args...).Text()
+	if err != nil {
+		return "", scriptErr("register worker", err)
+	}
+	return v, nil
+}
+
+// Beat refreshes the heartbeat of a worker, slave or consumer.
+func (c *Client) Beat(ctx context.Context, owner string, ttl time.Duration) error {
+	if err := c.rdb.Set(ctx, Heartbeat(owner), "alive", ttl).Err(); err != nil {
+		return fmt.Errorf("heartbeat %s: %w", owner, err)
+	}
+	return nil
+}
+
+// Alive reports whether the heartbeat of owner is present.
+func (c *Client) Alive(ctx context.Context, owner string) (bool, error) {
+	n, err := c.rdb.Exists(ctx, Heartbeat(owner)).Result()
+	if err != nil {
+		return false, fmt.Errorf("heartbeat %s: %w", owner, err)
+	}
+	return n == 1, nil
+}
+
+// RemoveWorker forgets worker when its heartbeat has expired. It returns
+// true when the worker was removed, false when it is alive.
+func (c *Client) RemoveWorker(ctx context.Context, worker string) (bool, error) {
+	for range maxStaleRetries {
+		ts, err := c.rdb.HGet(ctx, worker, FTaskset).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return false, fmt.Errorf("remove worker %s: %w", worker, err)
+		}
+		assigned := worker // any key will do when it holds no taskset
+		if ts != "" {
+			assigned = Assigned(ts)
+		}
+		v, err := scriptRemoveWorker.Run(ctx, c.rdb, []string{c.Keys.Workers(), worker, Heartbeat(worker),
+			WorkerQueue(worker), assigned}, ts).Text()
+		if err != nil {
+			return false, scriptErr("remove worker", err)
+		}
+		switch v {
+		case "removed":
+			return true, nil
+		case "alive":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("remove worker %s: %w", worker, ErrStale)
+}
+
+// WakeDispatcher pushes a wake-up token onto the dispatcher queue.
+func (c *Client) WakeDispatcher(ctx context.Context) error {
+	q := c.Keys.DispatcherQueue()
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, q, "0")
+		p.LTrim(ctx, q, -100, -1)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("wake dispatcher: %w", err)
+	}
+	return nil
+}
+
+// SendCommand pushes cmd onto the arbiter queue.
+func (c *Client) SendCommand(ctx context.Context, cmd Command) error {
+	if err := c.rdb.RPush(ctx, c.Keys.ArbiterQueue(), cmd.String()).Err(); err != nil {
+		return fmt.Errorf("send %s to arbiter: %w", cmd.Verb, err)
+	}
+	return nil
+}
+
+// AppendLog appends text to the log string key, keeping it under limit bytes.
+func (c *Client) AppendLog(ctx context.Context, key, text string, limit int) error {
+	if err := scriptAppendCapped.Run(ctx, c.rdb, []string{key}, text, limit).Err(); err != nil {
+		return scriptErr("append log", err)
+	}
+	return nil
+}
+
+// Stamp sets field of hash to the Redis time, with more field/value pairs
+// in the same write, and returns the time.
+func (c *Client) Stamp(ctx context.Context, hash, field string, pairs ...string) (time.Time, error) {
+	args := []any{field}
+	for _, p := range pairs {
+		args = append(args, p)
+	}
+	v, err := scriptStamp.Run(ctx, c.rdb, []string{hash}, args...).Text()
+	if err != nil {
+		return time.Time{}, scriptErr("stamp", err)
+	}
+	return ParseTime(v)
+}
+
+// StartWorkerLog opens worker's log of taskset once and returns its key.
+func (c *Client) StartWorkerLog(ctx context.Context, taskset, worker string) (string, error) {
+	log := WorkerLog(taskset, worker)
+	if err := scriptStartWorkerLog.Run(ctx, c.rdb, []string{WorkerLogs(taskset), log}, worker, taskset).Err(); err != nil {
+		return "", scriptErr("start worker log", err)
+	}
+	return log, nil
+}
+
+// RegisterSlave adds slave to taskset's slaves with a heartbeat of ttl and
+// the given hash fields (worker, number, pid).
+func (c *Client) RegisterSlave(ctx context.Context, taskset, slave string, ttl time.Duration, fields map[string]string) error {
+	args := []any{ttl.Milliseconds(), FTaskset, taskset}
+	for f, v := range fields {
+		args = append(args, f, v)
+	}
+	if err := scriptRegisterSlave.Run(ctx, c.rdb, []string{slave, TasksetSlaves(taskset), Heartbeat(slave)},
+		args...).Err(); err != nil {
+		return scriptErr("register slave", err)
+	}
+	return nil
+}
+
+// EstimateWeight is the weight of the newest run in an estimate.
+const EstimateWeight = 0.5
+
+// RecordPersisted folds the durations (seconds) of a persisted taskset's
+// passed specs into the estimates of class and marks the taskset persisted;
+// false when it was persisted before.
+func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, durations map[string]float64) (bool, error) {
+	args := []any{EstimateWeight}
+	for spec, d := range durations {
+		args = append(args, spec, strconv.FormatFloat(d, 'f', 3, 64))
+	}
+	n, err := scriptRecordPersisted.Run(ctx, c.rdb, []string{taskset, c.Keys.Estimate(class)}, args...).Int()
+	if err != nil {
+		return false, scriptErr("record persisted", err)
+	}
+	return n == 1, nil
+}
+
+// ParseTime reads a protocol time (RFC 3339, fractions optional).
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w: want RFC 3339", s, ErrInvalid)
+	}
+	return t, nil
+}
+
+// FormatTime writes a protocol time, as the scripts do.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00") }

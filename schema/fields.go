@@ -1,0 +1,137 @@
+package schema
+
+// Taskset hash fields.
+const (
+	FRsyncName             = "rsync_name"
+	FSetupCommand          = "setup_command"
+	FSlaveCommand          = "slave_command"
+	FWorkerType            = "worker_type"
+	FMaxWorkers            = "max_workers"
+	FMaxTrials             = "max_trials"
+	FTasksetClass          = "taskset_class"
+	FUnknownSpecTimeoutSec = "unknown_spec_timeout_sec"
+	FLeastTimeoutSec       = "least_timeout_sec"
+	FCreatedAt             = "created_at"
+	FFinishedAt            = "finished_at"
+	FStatus                = "status"
+	FSucceededCount        = "succeeded_count"
+	FFailedCount           = "failed_count"
+
+	// ext
+	FTrialCommand    = "trial_command"     // template with {file} and {report}
+	FResultFormat    = "result_format"     // see the Format* constants
+	FRsyncRemotePath = "rsync_remote_path" // where the client uploaded the code
+	FRsyncOptions    = "rsync_options"     // extra rsync arguments of the upload
+	FTaskCount       = "task_count"        // number of tasks at creation
+	FPersistedAt     = "persisted_at"      // set once, by the persister
+	FStatusReason    = "status_reason"     // why a taskset was cancelled or failed
+)
+
+// Task hash fields.
+const (
+	FTaskset     = "taskset"
+	FEstimateSec = "estimate_sec"
+	FSpecFile    = "spec_file"
+)
+
+// Trial hash fields.
+const (
+	FTask      = "task"
+	FSlave     = "slave"
+	FStartedAt = "started_at"
+	FStdout    = "stdout"
+	FStderr    = "stderr"
+	FPassed    = "passed"
+	FPending   = "pending"
+	FFailed    = "failed"
+
+	// ext
+	FExitCode   = "exit_code"   // the trial command's exit code, when it exited
+	FSignal     = "signal"      // the signal that ended it, when one did
+	FError      = "error"       // why a trial is "error" or "timeout"
+	FOutputPath = "output_path" // host:path of the full, uncapped output
+	FReport     = "report"      // JSON list of test cases ([]model.Case), failed ones first, capped
+	FFormat     = "format"      // the result format the report was read as
+)
+
+// Worker hash fields (FWorkerType, FTaskset, and ext).
+const (
+	FHost   = "host"   // ext: the host name the worker runs on
+	FSlaves = "slaves" // ext: how many slaves it forks
+	FPid    = "pid"    // ext: process id of a worker or slave
+	FNumber = "number" // ext: SLAVE_NUMBER of a slave
+	FWorker = "worker" // worker log and slave: the worker key
+)
+
+// Worker log hash fields.
+const (
+	FRsyncFinishedAt = "rsync_finished_at"
+	FSetupFinishedAt = "setup_finished_at"
+)
+
+// Taskset statuses. StatusNone is a taskset being created.
+const (
+	StatusNone      = ""
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusCancelled = "cancelled"
+	StatusFailed    = "failed"
+)
+
+// Task and trial statuses. An empty status is a task without a verdict or a
+// trial still running.
+const (
+	StatusPassed  = "passed"
+	StatusPending = "pending"
+	// StatusFailed is shared with tasksets.
+	StatusError   = "error"
+	StatusTimeout = "timeout"
+)
+
+// Slave statuses.
+const (
+	SlaveNormalExit  = "normal_exit"
+	SlaveTimeoutExit = "timeout_exit"
+	SlaveFailureExit = "failure_exit"
+)
+
+// Result formats of a taskset (FResultFormat).
+const (
+	FormatAuto       = "auto"
+	FormatExitCode   = "exit-code"
+	FormatJUnit      = "junit"
+	FormatRSpecJSON  = "rspec-json"
+	FormatGoTestJSON = "go-test-json"
+	FormatTAP        = "tap"
+)
+
+// Formats lists every valid result format.
+var Formats = []string{FormatAuto, FormatExitCode, FormatJUnit, FormatRSpecJSON, FormatGoTestJSON, FormatTAP}
+
+// Defaults of a taskset.
+const (
+	DefaultWorkerType         = "default"
+	DefaultTasksetClass       = "default"
+	DefaultMaxTrials          = 3
+	DefaultMaxWorkers         = 0 // no limit
+	DefaultUnknownSpecTimeout = 600
+	DefaultLeastTimeout       = 30
+)
+
+// IsFinal reports whether a taskset status is final.
+func IsFinal(tasksetStatus string) bool {
+	switch tasksetStatus {
+	case StatusSucceeded, StatusCancelled, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// IsTrialStatus reports whether s is a status a finished trial may have.
+func IsTrialStatus(s string) bool {
+	switch s {
+	case StatusPassed, StatusPending, StatusFailed, StatusError, StatusTimeout:
+		return true
+	}
+	return false
+}
