@@ -142,9 +142,9 @@ func (p Progress) String() string {
 			fmt.Fprintf(&b, "%s %s", r.Spec, fmtDuration(r.For))
 		}
 		b.WriteString(")")
-	case p.Done < p.Total && p.Workers == 0:
+	case p.Done == 0 && p.Total > 0 && p.Workers == 0:
 		fmt.Fprintf(&b, ", waiting for a worker of type %q", p.WorkerType)
-	case p.Done < p.Total && p.Done == 0:
+	case p.Done == 0 && p.Total > 0:
 		fmt.Fprintf(&b, ", setting up on %d worker(s)", p.Workers)
 	}
 	fmt.Fprintf(&b, ", elapsed %s", fmtDuration(p.Elapsed))

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,33 +69,62 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Signals: the first is handled by the loop, the second ends it at once
-	// by cancelling every Redis call in flight.
+	// The loop runs apart so that a second signal returns at once, even
+	// while a Redis call hangs (go-redis does not abort a read on cancel);
+	// what the abandoned loop would still print is dropped.
 	first := make(chan os.Signal, 1)
-	var forced atomic.Bool
-	done := make(chan struct{})
-	defer close(done)
+	out := &gate{w: c.Stderr}
+	res := make(chan waitResult, 1)
 	go func() {
-		n := 0
-		for {
-			select {
-			case s := <-opt.Interrupts:
-				n++
-				if n == 1 {
-					first <- s
-					continue
-				}
-				forced.Store(true)
-				cancel()
-				return
-			case <-done:
-				return
-			}
-		}
+		o, err := c.wait(wctx, key, opt, first, out)
+		res <- waitResult{o, err}
 	}()
-	forcedOutcome := func() *Outcome {
-		return &Outcome{Key: key, Verdict: Cancelled, Note: "a second signal: stopped at once"}
+	n := 0
+	for {
+		select {
+		case r := <-res:
+			return r.o, r.err
+		case s := <-opt.Interrupts:
+			n++
+			if n == 1 {
+				first <- s
+				continue
+			}
+			out.close()
+			return &Outcome{Key: key, Verdict: Cancelled, Note: "a second signal: stopped at once"}, nil
+		}
 	}
+}
+
+type waitResult struct {
+	o   *Outcome
+	err error
+}
+
+// gate is a writer that can be shut.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+// wait is the loop of Wait; first delivers the first signal.
+func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <-chan os.Signal, out io.Writer) (*Outcome, error) {
 	// final reads the taskset whole; unfinished is the verdict when it has
 	// not finished (the wait stopped early, note says why).
 	var pr *Printer
@@ -104,9 +134,6 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 		}
 		s, err := c.Load(wctx, key, model.LoadOptions{Output: true, Logs: true})
 		if err != nil {
-			if forced.Load() {
-				return forcedOutcome(), nil
-			}
 			return nil, err
 		}
 		o := &Outcome{Key: key, Snapshot: s, Verdict: VerdictOf(s.Taskset)}
@@ -117,13 +144,13 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 	}
 
 	if !opt.Quiet {
-		pr = &Printer{W: c.Stderr, TTY: opt.TTY, Every: opt.ProgressEvery}
+		pr = &Printer{W: out, TTY: opt.TTY, Every: opt.ProgressEvery}
 	}
 	say := func(format string, args ...any) {
 		if pr != nil {
 			pr.Say(format, args...)
 		} else {
-			c.say(format, args...)
+			fmt.Fprintf(out, "rrr: "+format+"\n", args...)
 		}
 	}
 
@@ -171,10 +198,8 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 					say("%s", hint)
 				}
 			}
-		case forced.Load():
-			return forcedOutcome(), nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
+		case wctx.Err() != nil:
+			return nil, wctx.Err()
 		case errors.Is(err, model.ErrNotFound):
 			// Not in Redis: never created, or finished, persisted and expired.
 			s, err := c.Load(wctx, key, model.LoadOptions{Output: true, Logs: true})
@@ -195,10 +220,7 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 
 		select {
 		case <-wctx.Done():
-			if forced.Load() {
-				return forcedOutcome(), nil
-			}
-			return nil, ctx.Err()
+			return nil, wctx.Err()
 		case sig := <-first:
 			if !opt.CancelOnSignal {
 				say("%s: stopped waiting; the taskset goes on (`rrr waitfor %s` to wait again, `rrr cancel %s` to stop it)",
@@ -207,7 +229,7 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 			}
 			say("%s: cancelling the taskset (a second signal exits at once)", sig)
 			reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), hostname())
-			if _, err := c.Cancel(wctx, key, reason); err != nil && !forced.Load() {
+			if _, err := c.Cancel(wctx, key, reason); err != nil {
 				say("could not cancel %s: %v", key, err)
 			}
 		case <-timeout:
