@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
@@ -51,8 +53,13 @@ type Testsuite struct {
 	File       string     `xml:"file,attr,omitempty"`
 	Properties []Property `xml:"properties>property"`
 	Cases      []Testcase `xml:"testcase"`
-	SystemOut  string     `xml:"system-out,omitempty"`
-	SystemErr  string     `xml:"system-err,omitempty"`
+	SystemOut  *Text      `xml:"system-out"`
+	SystemErr  *Text      `xml:"system-err"`
+}
+
+// Text is character data written as CDATA, so that output stays readable.
+type Text struct {
+	Data string `xml:",cdata"`
 }
 
 // Property is a name/value pair of a suite.
@@ -79,7 +86,7 @@ type Testcase struct {
 type Result struct {
 	Message string `xml:"message,attr,omitempty"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 // Flaky is a surefire-style <flakyFailure>/<flakyError>: a failure of an
@@ -87,9 +94,9 @@ type Result struct {
 type Flaky struct {
 	Message    string `xml:"message,attr,omitempty"`
 	Type       string `xml:"type,attr,omitempty"`
-	StackTrace string `xml:"stackTrace,omitempty"`
-	SystemOut  string `xml:"system-out,omitempty"`
-	SystemErr  string `xml:"system-err,omitempty"`
+	StackTrace *Text  `xml:"stackTrace"`
+	SystemOut  *Text  `xml:"system-out"`
+	SystemErr  *Text  `xml:"system-err"`
 }
 
 // Build makes the report of a taskset loaded with its outputs: one suite
@@ -149,8 +156,8 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 	}
 	bad := t.Status == schema.StatusFailed || flaky
 	if bad {
-		ts.SystemOut = capTail(ft.Stdout)
-		ts.SystemErr = capTail(ft.Stderr)
+		ts.SystemOut = text(capTail(ft.Stdout))
+		ts.SystemErr = text(capTail(ft.Stderr))
 	}
 
 	caseFailed := false
@@ -164,7 +171,7 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 		}
 		switch c.Status {
 		case schema.StatusFailed:
-			tc.Failure = &Result{Message: firstLine(c.Message), Type: "failed", Text: c.Message}
+			tc.Failure = &Result{Message: firstLine(c.Message), Type: "failed", Text: clean(c.Message)}
 			caseFailed = true
 		case schema.StatusPending:
 			tc.Skipped = &Result{Message: firstLine(c.Message)}
@@ -183,9 +190,9 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 		case schema.StatusPending:
 			tc.Skipped = &Result{Message: "pending"}
 		case schema.StatusFailed, schema.StatusTimeout:
-			tc.Failure = &Result{Message: trialMessage(*ft), Type: ft.Status, Text: outputText(*ft)}
+			tc.Failure = &Result{Message: trialMessage(*ft), Type: ft.Status, Text: clean(outputText(*ft))}
 		case schema.StatusError:
-			tc.Error = &Result{Message: trialMessage(*ft), Type: ft.Status, Text: outputText(*ft)}
+			tc.Error = &Result{Message: trialMessage(*ft), Type: ft.Status, Text: clean(outputText(*ft))}
 		}
 		ts.Cases = append(ts.Cases, tc)
 	}
@@ -227,14 +234,14 @@ func markFlaky(ts *Testsuite, t model.Task, final *model.Trial) {
 			}
 			if i, ok := index[cls+"\x00"+c.Name]; ok {
 				ts.Cases[i].FlakyFailures = append(ts.Cases[i].FlakyFailures,
-					Flaky{Message: firstLine(c.Message), Type: "failed", StackTrace: c.Message})
+					Flaky{Message: firstLine(c.Message), Type: "failed", StackTrace: text(c.Message)})
 				attributed = true
 			}
 		}
 		if attributed {
 			continue
 		}
-		f := Flaky{Message: trialMessage(tr), Type: tr.Status, SystemOut: capTail(tr.Stdout), SystemErr: capTail(tr.Stderr)}
+		f := Flaky{Message: trialMessage(tr), Type: tr.Status, SystemOut: text(capTail(tr.Stdout)), SystemErr: text(capTail(tr.Stderr))}
 		if tr.Status == schema.StatusFailed {
 			ts.Cases[0].FlakyFailures = append(ts.Cases[0].FlakyFailures, f)
 		} else {
@@ -287,8 +294,33 @@ func capTail(s string) string {
 	return fmt.Sprintf("[rrr: %d bytes omitted]\n", cut) + s[cut:]
 }
 
+// ansi matches terminal escape sequences (colours) of test output.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
+
+// clean makes text fit in XML: without terminal escapes, and with
+// characters XML cannot hold (NUL, other controls) replaced by U+FFFD.
+func clean(s string) string {
+	s = ansi.ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+			return r
+		}
+		return utf8.RuneError
+	}, s)
+}
+
+// text is s as CDATA, or nil when it is empty.
+func text(s string) *Text {
+	if s == "" {
+		return nil
+	}
+	return &Text{Data: clean(s)}
+}
+
 func firstLine(s string) string {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(clean(s))
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
