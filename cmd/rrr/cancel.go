@@ -24,15 +24,15 @@ func cancelAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := resolveKey(c, args[0])
+	if err != nil {
+		return err
+	}
 	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	key, err := cl.ResolveKey(args[0])
-	if err != nil {
-		return clientErr(err)
-	}
 	stopped, err := cl.Cancel(c.Context, key, fmt.Sprintf("cancelled by %s with `rrr cancel` on %s", whoami(), hostname()))
 	if err != nil {
 		return clientErr(err)

@@ -161,6 +161,12 @@ func newClient(ctx context.Context, c *cli.Context) (*client.Client, *redis.Clie
 	return cl, rdb, nil
 }
 
+// resolveKey reads a KEY argument: a taskset key of --namespace or a bare id.
+func resolveKey(c *cli.Context, arg string) (string, error) {
+	key, err := client.ResolveKey(schema.NewKeys(c.String("namespace")), arg)
+	return key, clientErr(err)
+}
+
 // clientErr maps a client error to an exit: usage errors exit 2, a
 // signal before the taskset existed 3, the rest 4.
 func clientErr(err error) error {

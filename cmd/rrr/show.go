@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/store"
+	"github.com/rrr-dev/rrr/schema"
 )
 
 func showCommand() *cli.Command {
@@ -40,19 +43,35 @@ func showAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, rdb, err := newClient(c.Context, c)
+	key, err := resolveKey(c, args[0])
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	key, err := cl.ResolveKey(args[0])
-	if err != nil {
-		return clientErr(err)
-	}
 	opt := model.LoadOptions{Output: c.Bool("verbose") || c.Bool("show-errors"), Logs: c.Bool("verbose")}
-	s, err := cl.Load(c.Context, key, opt)
+	now := time.Now()
+	var s *model.Snapshot
+	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
-		return exitf(exitInfra, "show %s: %v", key, err)
+		// Redis is down: a persisted taskset can still be shown.
+		dir := c.String("results-dir")
+		id, _ := schema.NewKeys(c.String("namespace")).TasksetID(key)
+		if dir == "" {
+			return err
+		}
+		var serr error
+		if s, serr = store.Read(dir, id); serr != nil {
+			return err
+		}
+		client.Trim(s, opt)
+		fmt.Fprintf(c.App.ErrWriter, "rrr: %v; showing %s from the results store\n", err, key)
+	} else {
+		defer rdb.Close()
+		if s, err = cl.Load(c.Context, key, opt); err != nil {
+			return exitf(exitInfra, "show %s: %v", key, err)
+		}
+		if t, err := rdb.Time(c.Context).Result(); err == nil {
+			now = t
+		}
 	}
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
@@ -61,10 +80,6 @@ func showAction(c *cli.Context) error {
 			return exitf(exitInfra, "show %s: %v", key, err)
 		}
 	} else {
-		now := time.Now()
-		if t, err := rdb.Time(c.Context).Result(); err == nil {
-			now = t
-		}
 		client.WriteShow(c.App.Writer, s, client.ShowOptions{Verbose: c.Bool("verbose"), ShowErrors: c.Bool("show-errors"), Now: now})
 	}
 	if code := client.VerdictOf(s.Taskset).ExitCode(); code != exitOK {

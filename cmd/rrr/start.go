@@ -53,6 +53,10 @@ func startAction(c *cli.Context) error {
 	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
 		return err
 	}
+	// Usage errors first, even when Redis is down.
+	if _, err := client.ResolveSpecs(c.String("dir"), patterns); err != nil {
+		return clientErr(err)
+	}
 	ctx := c.Context
 	cl, rdb, err := newClient(ctx, c)
 	if err != nil {

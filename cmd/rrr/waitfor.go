@@ -29,15 +29,15 @@ func waitforAction(c *cli.Context) error {
 	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
 		return err
 	}
+	key, err := resolveKey(c, args[0])
+	if err != nil {
+		return err
+	}
 	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	key, err := cl.ResolveKey(args[0])
-	if err != nil {
-		return clientErr(err)
-	}
 	sigs, stop := notifySignals()
 	defer stop()
 	return waitAndReport(c.Context, c, cl, key, sigs)

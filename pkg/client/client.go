@@ -202,7 +202,30 @@ func (c *Client) Load(ctx context.Context, key string, opt model.LoadOptions) (*
 		}
 		return nil, fmt.Errorf("%s is not in Redis any more; the results store: %w", key, serr)
 	}
+	Trim(s, opt)
 	return s, nil
+}
+
+// Trim drops from a stored snapshot what opt does not ask for, so that it
+// reads as a snapshot loaded from Redis with opt.
+func Trim(s *model.Snapshot, opt model.LoadOptions) {
+	if !opt.Output {
+		for i := range s.Tasks {
+			for j := range s.Tasks[i].Trials {
+				tr := &s.Tasks[i].Trials[j]
+				tr.Stdout, tr.Stderr, tr.Report = "", "", nil
+			}
+		}
+	}
+	if !opt.Logs {
+		s.Log = ""
+		for i := range s.WorkerLogs {
+			s.WorkerLogs[i].Log = ""
+		}
+		for i := range s.Slaves {
+			s.Slaves[i].Log = ""
+		}
+	}
 }
 
 // round shortens a duration for people: whole seconds above ten seconds,
