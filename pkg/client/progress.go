@@ -118,6 +118,18 @@ func ComputeProgress(s *model.Snapshot, now time.Time) Progress {
 	return p
 }
 
+// Phase is where the taskset is: "waiting" for a worker, "setup" on its
+// workers, "running" trials.
+func (p Progress) Phase() string {
+	switch {
+	case len(p.Running) > 0 || p.Done > 0:
+		return "running"
+	case p.Workers == 0:
+		return "waiting"
+	}
+	return "setup"
+}
+
 // String is the progress line: done/total, failures, what runs, the ETA.
 func (p Progress) String() string {
 	var b strings.Builder
@@ -176,8 +188,8 @@ func fmtDuration(d time.Duration) string {
 }
 
 // Printer writes progress lines to a terminal (one line, rewritten in
-// place) or to a log (a new line when the count of done or failed specs
-// changed, at most once per MinGap, and otherwise every Every).
+// place) or to a log (a new line when the count of done or failed specs or
+// the phase changed, at most once per MinGap, and otherwise every Every).
 type Printer struct {
 	W      io.Writer
 	TTY    bool
@@ -188,6 +200,7 @@ type Printer struct {
 	printed           bool
 	lastAt            time.Time
 	lastDone, lastBad int
+	lastPhase         string
 }
 
 // Update shows p, at time now.
@@ -209,13 +222,13 @@ func (pr *Printer) Update(p Progress, now time.Time) {
 	if gap == 0 {
 		gap = time.Second
 	}
-	changed := p.Done != pr.lastDone || p.Failed+p.Retrying != pr.lastBad
+	changed := p.Done != pr.lastDone || p.Failed+p.Retrying != pr.lastBad || p.Phase() != pr.lastPhase
 	since := now.Sub(pr.lastAt)
 	if pr.printed && !(changed && since >= gap) && since < every {
 		return
 	}
 	fmt.Fprintln(pr.W, line)
-	pr.printed, pr.lastAt, pr.lastDone, pr.lastBad = true, now, p.Done, p.Failed+p.Retrying
+	pr.printed, pr.lastAt, pr.lastDone, pr.lastBad, pr.lastPhase = true, now, p.Done, p.Failed+p.Retrying, p.Phase()
 }
 
 // Say prints a message on a line of its own.

@@ -102,6 +102,24 @@ func TestPrinterOnALogPrintsOnChangeOrEveryTenSeconds(t *testing.T) {
 	require.True(t, strings.HasSuffix(buf.String(), "rrr: hello 1\n"))
 }
 
+func TestPrinterOnALogPrintsPhaseChanges(t *testing.T) {
+	var buf bytes.Buffer
+	pr := &client.Printer{W: &buf}
+	p := client.Progress{Total: 10}
+	pr.Update(p, t0)
+	p.Workers = 1
+	pr.Update(p, t0.Add(2*time.Second))
+	p.Running = []client.RunningSpec{{Spec: "a.rb"}}
+	pr.Update(p, t0.Add(4*time.Second))
+	p.Running = append(p.Running, client.RunningSpec{Spec: "b.rb"})
+	pr.Update(p, t0.Add(6*time.Second))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 3, "waiting, setting up, running; one more running spec is no change")
+	require.Contains(t, lines[0], "waiting for a worker")
+	require.Contains(t, lines[1], "setting up on 1 worker(s)")
+	require.Contains(t, lines[2], "1 running (a.rb")
+}
+
 func TestPrinterOnATerminalRewritesOneLine(t *testing.T) {
 	var buf bytes.Buffer
 	pr := &client.Printer{W: &buf, TTY: true}
