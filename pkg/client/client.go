@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/rsync"
+	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -196,7 +196,7 @@ func (c *Client) Load(ctx context.Context, key string, opt model.LoadOptions) (*
 	}
 	s, serr := c.Store(id)
 	if serr != nil {
-		if errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, model.ErrNotFound) || os.IsNotExist(serr) {
+		if errors.Is(serr, store.ErrNotFound) || errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, model.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %s is neither in Redis (namespace %q) nor in the results store: check the key and --results-dir",
 				ErrNotFound, key, c.Schema.Keys.Namespace())
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -326,14 +327,7 @@ func TestWaitReadsTheStoreWhenExpired(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "gone"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "gone", "taskset.json"), doc, 0o644))
-		f.cl.Store = func(id string) (*model.Snapshot, error) {
-			bs, err := os.ReadFile(filepath.Join(dir, id, "taskset.json"))
-			if err != nil {
-				return nil, err
-			}
-			var s model.Snapshot
-			return &s, json.Unmarshal(bs, &s)
-		}
+		f.cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(dir, id) }
 		o := result(t, f.wait(key, eventsOnly))
 		require.Equal(t, client.TestsFailed, o.Verdict)
 
