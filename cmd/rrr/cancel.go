@@ -13,8 +13,8 @@ func cancelCommand() *cli.Command {
 		Usage:     "cancel a taskset",
 		ArgsUsage: "KEY",
 		UsageText: "rrr cancel KEY\n\n   rrr cancel alice-20260101-120000-1a2b",
-		Description: "KEY is a taskset key or its bare id. The taskset stops at once (its queue is dropped,\n" +
-			"running trials are stopped by their slaves); cancelling a finished taskset changes nothing.",
+		Description: "KEY is a taskset key or its bare id. The taskset stops at once (its queue is dropped\n" +
+			"and the workers leave it); cancelling a finished taskset changes nothing.",
 		Action: cancelAction,
 	}
 }
