@@ -182,7 +182,13 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 	warned := false
 	var failingSince time.Time
 	for {
+		began := time.Now()
 		snap, err := c.Reader.Load(wctx, key, model.LoadOptions{})
+		// Events can come by the thousand on a big taskset: a read after an
+		// event waits until twice the last read's time has passed, so that
+		// waiting never keeps Redis busy.
+		gap := max(minEventGap, 2*time.Since(began))
+		lastRead := time.Now()
 		switch {
 		case err == nil:
 			failingSince = time.Time{}
@@ -218,42 +224,44 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 			}
 		}
 
-		select {
-		case <-wctx.Done():
-			return nil, wctx.Err()
-		case sig := <-first:
-			if !opt.CancelOnSignal {
-				say("%s: stopped waiting; the taskset goes on (`rrr waitfor %s` to wait again, `rrr cancel %s` to stop it)",
-					sig, key, key)
-				return final(Cancelled, "stopped waiting on "+sig.String())
-			}
-			say("%s: cancelling the taskset (a second signal exits at once)", sig)
-			reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), hostname())
-			if _, err := c.Cancel(wctx, key, reason); err != nil {
-				say("could not cancel %s: %v", key, err)
-			}
-		case <-timeout:
-			say("gave up waiting after %s; the taskset goes on (`rrr cancel %s` to stop it)", opt.Timeout, key)
-			return final(Infra, "wait timed out after "+opt.Timeout.String())
-		case _, ok := <-events:
-			if !ok {
-				events = nil
-			}
-			// Drain a burst: one read covers it.
-			for drained := false; !drained && events != nil; {
-				select {
-				case _, ok := <-events:
-					if !ok {
-						events = nil
-					}
-				default:
-					drained = true
+		var soon <-chan time.Time
+		for waiting := true; waiting; {
+			select {
+			case <-wctx.Done():
+				return nil, wctx.Err()
+			case sig := <-first:
+				if !opt.CancelOnSignal {
+					say("%s: stopped waiting; the taskset goes on (`rrr waitfor %s` to wait again, `rrr cancel %s` to stop it)",
+						sig, key, key)
+					return final(Cancelled, "stopped waiting on "+sig.String())
 				}
+				say("%s: cancelling the taskset (a second signal exits at once)", sig)
+				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), hostname())
+				if _, err := c.Cancel(wctx, key, reason); err != nil {
+					say("could not cancel %s: %v", key, err)
+				}
+				waiting = false
+			case <-timeout:
+				say("gave up waiting after %s; the taskset goes on (`rrr cancel %s` to stop it)", opt.Timeout, key)
+				return final(Infra, "wait timed out after "+opt.Timeout.String())
+			case _, ok := <-events:
+				if !ok {
+					events = nil
+				}
+				if soon == nil {
+					soon = time.After(max(0, gap-time.Since(lastRead)))
+				}
+			case <-soon:
+				waiting = false
+			case <-tick.C:
+				waiting = false
 			}
-		case <-tick.C:
 		}
 	}
 }
+
+// minEventGap is the least time between two reads woken by events.
+const minEventGap = 50 * time.Millisecond
 
 // nobodyTookIt: no worker has a log of the taskset and no trial started.
 func nobodyTookIt(s *model.Snapshot) bool {
