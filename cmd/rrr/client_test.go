@@ -63,6 +63,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	dir := project(t, map[string]string{"a_spec.rb": ""})
 	bad := project(t, map[string]string{".rrr.yml": "trial-command: [oops"})
 	unknown := project(t, map[string]string{".rrr.yml": "trial-comand: rspec {file}\n"})
+	badValue := project(t, map[string]string{".rrr.yml": "max-trials: lots\n"})
 	noRedis := "redis://127.0.0.1:1/0" // usage errors come before any connection
 	cases := []struct {
 		name string
@@ -84,7 +85,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"no spec at all", []string{"--redis", noRedis, "start", "--dir", dir, "--trial-command", "t {file}"}, "no SPEC given"},
 		{"spec leaves the project", []string{"--redis", noRedis, "start", "--dir", dir, "../x_spec.rb"}, "leaves the project root"},
 		{"malformed project file", []string{"start", "--dir", bad, "a"}, "malformed project file"},
-		{"unknown key in the project file", []string{"start", "--dir", unknown, "a"}, "unknown key(s) trial-comand"},
+		{"unknown key in the project file", []string{"start", "--dir", unknown, "a"}, "unknown key(s) trial-comand; known: specs, trial-command,"},
+		{"bad value in the project file", []string{"start", "--dir", badValue, "a"}, `max-trials: "lots" is not a valid value of --max-trials`},
 		{"key of another namespace", []string{"--redis", noRedis, "show", "other:taskset:x"}, `not a taskset key of namespace "rrrspec"`},
 		{"bad log level", []string{"--log-level", "loud", "--redis", noRedis, "actives"}, `log level "loud"`},
 	}

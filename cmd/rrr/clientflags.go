@@ -94,7 +94,7 @@ func applyProjectFile(c *cli.Context) (*config.File, error) {
 	}
 	var names []string
 	for _, fl := range c.Command.Flags {
-		if n := fl.Names()[0]; n != "dir" {
+		if n := fl.Names()[0]; n != "dir" && n != "help" {
 			names = append(names, n)
 		}
 	}
@@ -106,7 +106,7 @@ func applyProjectFile(c *cli.Context) (*config.File, error) {
 			continue
 		}
 		if err := c.Set(name, v); err != nil {
-			return nil, usagef("%s: %s: %q: %v", f.Path, name, v, err)
+			return nil, usagef("%s: %s: %q is not a valid value of --%s (%v)", f.Path, name, v, name, err)
 		}
 	}
 	return f, nil
