@@ -114,6 +114,11 @@ func (p *goParser) event(ev goEvent) {
 		}
 		return
 	}
+	switch ev.Action {
+	case "run", "output", "pass", "fail", "skip":
+	default:
+		return // pause, cont, bench: no news about the result
+	}
 	key := ev.Package + "\x00" + ev.Test
 	t := p.tests[key]
 	if t == nil || ev.Action == "run" {
@@ -160,8 +165,8 @@ func (p *goParser) endTest(t *goTest, action string, elapsed float64, note strin
 	p.c.add(k)
 }
 
-// endPackage settles a package: its tests still running failed (the test
-// binary exited or was killed under them); a failed package none of whose
+// endPackage settles a package: when it failed, its tests still running
+// failed too (the test binary exited or was killed under them); a failed package none of whose
 // tests failed (a build failure, a crash in TestMain) is one failed case.
 func (p *goParser) endPackage(name, action, failedBuild string) {
 	g := p.pkgs[name]
@@ -170,8 +175,12 @@ func (p *goParser) endPackage(name, action, failedBuild string) {
 	}
 	defer delete(p.pkgs, name) // after its tests, which mark it failed
 	var open []*goTest
-	for _, t := range p.tests {
-		if t.pkg == name {
+	for key, t := range p.tests {
+		switch {
+		case t.pkg != name:
+		case action != "fail" || strings.HasPrefix(t.name, "Benchmark"):
+			delete(p.tests, key) // benchmarks report no end when they pass
+		default:
 			open = append(open, t)
 		}
 	}

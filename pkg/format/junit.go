@@ -194,12 +194,55 @@ func (x *xmlCleaner) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// badCharRef reads a character reference ("&#27;", "&#x1b;") at the start
+// of b: ok when it names a character XML does not allow, n its length; n
+// is -1 when b ends before the reference could.
+func badCharRef(b []byte) (n int, ok bool) {
+	const longest = len("&#x10FFFF;") + 2
+	end := bytes.IndexByte(b[:min(len(b), longest)], ';')
+	if end < 0 {
+		if len(b) < longest {
+			return -1, false
+		}
+		return 0, false
+	}
+	if end < 2 {
+		return 0, false // "&;" or a bare '&' at the end
+	}
+	digits, base := string(b[2:end]), 10
+	if len(digits) > 0 && (digits[0] == 'x' || digits[0] == 'X') {
+		digits, base = digits[1:], 16
+	}
+	r, err := strconv.ParseUint(digits, base, 32)
+	if err != nil {
+		return 0, false // not a number: encoding/xml leaves it alone when not strict
+	}
+	return end + 1, !xmlChar(rune(r))
+}
+
+// xmlChar reports whether XML 1.0 allows r.
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= utf8.MaxRune
+}
+
 // clean moves the complete runes of in to out; at EOF, also what is left.
 func (x *xmlCleaner) clean(eof bool) {
 	out := x.buf[:0]
 	i := 0
 	for i < len(x.in) {
 		b := x.in[i]
+		if b == '&' && i+1 < len(x.in) && x.in[i+1] == '#' || b == '&' && i+1 == len(x.in) && !eof {
+			n, ok := badCharRef(x.in[i:])
+			if n < 0 && !eof {
+				break // the reference may go on in the next read
+			}
+			if ok {
+				out = append(out, "\uFFFD"...)
+				i += n
+				continue
+			}
+		}
 		if b < utf8.RuneSelf {
 			if b < 0x20 && b != '\t' && b != '\n' && b != '\r' {
 				out = append(out, "\uFFFD"...)

@@ -57,23 +57,24 @@ func parseRSpec(in []byte) (Outcome, error) {
 		}
 		switch key {
 		case "examples":
-			sawExamples = true
-			if err := eachElement(d, func() error {
+			present, err := eachElement(d, func() error {
 				var ex rspecExample
 				if err := d.Decode(&ex); err != nil {
 					return err
 				}
 				c.add(ex.toCase())
 				return nil
-			}); err != nil {
+			})
+			if err != nil {
 				return bad(fmt.Errorf("examples: %w", err))
 			}
+			sawExamples = sawExamples || present
 		case "summary":
 			if err := d.Decode(&summary); err != nil {
 				return bad(fmt.Errorf("summary: %w", err))
 			}
 		case "messages":
-			if err := eachElement(d, func() error {
+			if _, err := eachElement(d, func() error {
 				var m string
 				if err := d.Decode(&m); err != nil {
 					return err
@@ -177,25 +178,22 @@ func expectDelim(d *json.Decoder, want json.Delim) error {
 	return nil
 }
 
-// eachElement calls fn for each element of the array that comes next (null
-// is an empty array); fn must decode exactly one value.
-func eachElement(d *json.Decoder, fn func() error) error {
+// eachElement calls fn for each element of the array that comes next; fn
+// must decode exactly one value. present is false for null.
+func eachElement(d *json.Decoder, fn func() error) (present bool, err error) {
 	tok, err := d.Token()
-	if err != nil {
-		return err
-	}
-	if tok == nil {
-		return nil
+	if err != nil || tok == nil {
+		return false, err
 	}
 	if tok != json.Delim('[') {
-		return fmt.Errorf("got %v where an array was expected", tok)
+		return false, fmt.Errorf("got %v where an array was expected", tok)
 	}
 	for d.More() {
 		if err := fn(); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return expectDelim(d, ']')
+	return true, expectDelim(d, ']')
 }
 
 // hasExamples reports whether b opens a JSON object with an "examples" key
