@@ -131,6 +131,21 @@ type collector struct {
 }
 
 func (c *collector) add(k model.Case) {
+	group := &c.passed
+	switch k.Status {
+	case schema.StatusFailed:
+		c.nFailed++
+		group = &c.failed
+	case schema.StatusPending:
+		c.nPending++
+		group = &c.pending
+	default:
+		k.Status = schema.StatusPassed
+		c.nPassed++
+	}
+	if len(*group) >= MaxCases {
+		return
+	}
 	k.Name = capHead(k.Name)
 	k.Classname = capHead(k.Classname)
 	k.File = capHead(k.File)
@@ -138,24 +153,7 @@ func (c *collector) add(k model.Case) {
 	if math.IsNaN(k.TimeSec) || math.IsInf(k.TimeSec, 0) || k.TimeSec < 0 {
 		k.TimeSec = 0 // JSON cannot carry NaN or infinities
 	}
-	switch k.Status {
-	case schema.StatusFailed:
-		c.nFailed++
-		if len(c.failed) < MaxCases {
-			c.failed = append(c.failed, k)
-		}
-	case schema.StatusPending:
-		c.nPending++
-		if len(c.pending) < MaxCases {
-			c.pending = append(c.pending, k)
-		}
-	default:
-		k.Status = schema.StatusPassed
-		c.nPassed++
-		if len(c.passed) < MaxCases {
-			c.passed = append(c.passed, k)
-		}
-	}
+	*group = append(*group, k)
 }
 
 func (c *collector) outcome(format string) Outcome {

@@ -408,3 +408,24 @@ func TestXMLCleanerChunking(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, string(bytewise))
 }
+
+// TestGoTestDeepSubtests: in a chain of nested subtests only the leaves
+// are cases; a failing leaf does not make its failing parents cases.
+func TestGoTestDeepSubtests(t *testing.T) {
+	const depth = 300
+	var events [][3]string
+	names := []string{"TestDeep"}
+	for i := 1; i < depth; i++ {
+		names = append(names, fmt.Sprintf("%s/%d", names[i-1], i))
+	}
+	for _, n := range names {
+		events = append(events, [3]string{"run", n, ""}, [3]string{"run", n + "/ok", ""}, [3]string{"pass", n + "/ok", ""})
+	}
+	events = append(events, [3]string{"output", names[depth-1], "    deep_test.go:9: bottom\n"})
+	for i := depth - 1; i >= 0; i-- {
+		events = append(events, [3]string{"fail", names[i], ""})
+	}
+	o := parseOK(t, schema.FormatGoTestJSON, goStream(events...))
+	require.Equal(t, counts{depth, 0, 1}, counts{o.Passed, o.Pending, o.Failed})
+	requireCase(t, o.Cases, wantCase{Name: names[depth-1], Classname: "p", Status: "failed", Message: []string{"deep_test.go:9: bottom"}})
+}

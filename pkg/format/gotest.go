@@ -30,6 +30,8 @@ type goEvent struct {
 type goTest struct {
 	pkg, name   string
 	seq         int // start order
+	depth       int // how many parents it has
+	parent      *goTest
 	out         tailBuf
 	hasChildren bool
 	childFailed bool
@@ -125,8 +127,11 @@ func (p *goParser) event(ev goEvent) {
 		p.seq++
 		t = &goTest{pkg: ev.Package, name: ev.Test, seq: p.seq}
 		p.tests[key] = t
-		if parent := p.tests[parentKey(key)]; parent != nil {
-			parent.hasChildren = true
+		// One lookup per test: walking names up the tree instead would be
+		// quadratic in a deep (or hostile) name.
+		if t.parent = p.tests[parentKey(key)]; t.parent != nil {
+			t.parent.hasChildren = true
+			t.depth = t.parent.depth + 1
 		}
 	}
 	switch ev.Action {
@@ -156,10 +161,8 @@ func (p *goParser) endTest(t *goTest, action string, elapsed float64, note strin
 		k.Status = schema.StatusFailed
 		k.Message = strings.TrimSpace(strings.TrimSpace(t.out.String()) + "\n" + note)
 		p.pkg(t.pkg).failed = true
-		for key := parentKey(t.pkg + "\x00" + t.name); key != ""; key = parentKey(key) {
-			if parent := p.tests[key]; parent != nil {
-				parent.childFailed = true
-			}
+		for a := t.parent; a != nil && !a.childFailed; a = a.parent {
+			a.childFailed = true
 		}
 	}
 	p.c.add(k)
@@ -186,9 +189,8 @@ func (p *goParser) endPackage(name, action, failedBuild string) {
 	}
 	// Deepest first, so a parent learns that a subtest failed.
 	sort.Slice(open, func(i, j int) bool {
-		di, dj := strings.Count(open[i].name, "/"), strings.Count(open[j].name, "/")
-		if di != dj {
-			return di > dj
+		if open[i].depth != open[j].depth {
+			return open[i].depth > open[j].depth
 		}
 		return open[i].seq < open[j].seq
 	})

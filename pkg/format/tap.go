@@ -15,7 +15,6 @@ import (
 var (
 	tapVersion = regexp.MustCompile(`^TAP version \d+\s*$`)
 	tapPlan    = regexp.MustCompile(`^1\.\.(\d+)\s*(?:#\s*(.*))?$`)
-	tapTest    = regexp.MustCompile(`^(not )?ok\b(.*)$`)
 	tapNumber  = regexp.MustCompile(`^(not )?ok \d+`)
 )
 
@@ -38,7 +37,7 @@ type tapParser struct {
 func parseTAP(in []byte) (Outcome, error) {
 	p := &tapParser{}
 	lines(in, maxLine, func(line []byte) bool {
-		p.line(string(bytes.TrimRight(line, " \t")))
+		p.line(bytes.TrimRight(line, " \t"))
 		return !p.bailed
 	})
 	p.flush()
@@ -57,40 +56,51 @@ func parseTAP(in []byte) (Outcome, error) {
 	return p.c.outcome(schema.FormatTAP), nil
 }
 
-func (p *tapParser) line(s string) {
+func (p *tapParser) line(s []byte) {
 	if p.inYAML {
-		if strings.TrimSpace(s) == "..." {
+		if string(bytes.TrimSpace(s)) == "..." {
 			p.inYAML = false
 		} else {
-			p.diag.add([]byte(strings.TrimPrefix(s, "  ") + "\n"))
+			p.diag.add(bytes.TrimPrefix(s, []byte("  ")))
+			p.diag.add([]byte("\n"))
 		}
 		return
 	}
-	if s == "" {
+	if len(s) == 0 {
 		return
 	}
 	if s[0] == ' ' || s[0] == '\t' {
-		p.inYAML = p.open != nil && strings.TrimSpace(s) == "---"
-		return
-	}
-	if strings.HasPrefix(s, "# Subtest") {
-		p.flush() // what follows belongs to the next test
+		p.inYAML = p.open != nil && string(bytes.TrimSpace(s)) == "---"
 		return
 	}
 	if s[0] == '#' {
-		if p.open != nil {
-			p.diag.add([]byte(strings.TrimPrefix(strings.TrimPrefix(s, "#"), " ") + "\n"))
+		if bytes.HasPrefix(s, []byte("# Subtest")) {
+			p.flush() // what follows belongs to the next test
+		} else if p.open != nil {
+			p.diag.add(bytes.TrimPrefix(s[1:], []byte(" ")))
+			p.diag.add([]byte("\n"))
 		}
 		return
 	}
 	p.flush()
-	if rest, ok := strings.CutPrefix(s, "Bail out!"); ok {
+	if rest, ok := bytes.CutPrefix(s, []byte("Bail out!")); ok {
 		p.bailed = true
-		p.c.add(model.Case{Name: "Bail out!", Status: schema.StatusFailed, Message: strings.TrimSpace(rest)})
+		p.c.add(model.Case{Name: "Bail out!", Status: schema.StatusFailed, Message: string(bytes.TrimSpace(rest))})
 		return
 	}
-	if m := tapPlan.FindStringSubmatch(s); m != nil {
-		n, err := strconv.Atoi(m[1])
+	notOK := bytes.HasPrefix(s, []byte("not ok"))
+	if rest, ok := bytes.CutPrefix(s, []byte("ok")); ok || notOK {
+		if notOK {
+			rest = s[len("not ok"):]
+		}
+		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '#') {
+			p.test(notOK, string(rest))
+		}
+		// else not TAP ("okay"), or prove's bare per-file "ok"
+		return
+	}
+	if m := tapPlan.FindSubmatch(s); m != nil {
+		n, err := strconv.Atoi(string(m[1]))
 		if err != nil || n > 1<<30 {
 			return // no script plans that many tests: not a plan
 		}
@@ -98,15 +108,9 @@ func (p *tapParser) line(s string) {
 		p.sawPlan = true
 		if n == 0 {
 			// "1..0 # SKIP why": the whole script was skipped.
-			p.c.add(model.Case{Name: "TAP plan", Status: schema.StatusPending, Message: cutDirective(m[2], "SKIP")})
+			p.c.add(model.Case{Name: "TAP plan", Status: schema.StatusPending, Message: cutDirective(string(m[2]), "SKIP")})
 		}
-		return
 	}
-	m := tapTest.FindStringSubmatch(s)
-	if m == nil || m[2] == "" {
-		return // not TAP (prove's file header and summary), or prove's bare per-file "ok"
-	}
-	p.test(m[1] != "", m[2])
 }
 
 // test reads a test line after its "ok" or "not ok".
@@ -163,9 +167,9 @@ func splitDirective(s string) (desc, directive string) {
 	return unescapeTAP(s), ""
 }
 
-func unescapeTAP(s string) string {
-	return strings.NewReplacer(`\#`, `#`, `\\`, `\`).Replace(s)
-}
+var tapUnescaper = strings.NewReplacer(`\#`, `#`, `\\`, `\`)
+
+func unescapeTAP(s string) string { return tapUnescaper.Replace(s) }
 
 // cutDirective drops the directive word ("SKIP", "skipped", "TODO") and
 // returns its reason.
