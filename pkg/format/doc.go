@@ -14,8 +14,10 @@
 //     pending (pytest's xfail is a skip), else it passed. The message is
 //     the element's message attribute and text; the file is the case's
 //     file attribute, else the nearest suite's. Bytes encoding/xml rejects
-//     (invalid UTF-8, control characters) become U+FFFD; a non-UTF-8
-//     declared encoding is read as UTF-8 the same way.
+//     (invalid UTF-8, control characters such as ANSI colour escapes, and
+//     character references to them) become U+FFFD; a non-UTF-8 declared
+//     encoding is read as UTF-8 the same way. An XML syntax error (a
+//     report cut short) makes the report unreadable.
 //   - rspec-json: `rspec --format json`. Each example is a case by its
 //     status (passed, failed, pending; skipped examples are pending);
 //     name from full_description, file from file_path, message from the

@@ -38,6 +38,7 @@ type goTest struct {
 }
 
 type goPackage struct {
+	tests  map[string]*goTest // running tests by name
 	out    tailBuf
 	failed bool // a case of this package counted as failed
 }
@@ -47,8 +48,7 @@ type goPackage struct {
 // did: then its own failure is a case.
 type goParser struct {
 	c      collector
-	tests  map[string]*goTest // running tests by package + "\x00" + name
-	pkgs   map[string]*goPackage
+	pkgs   map[string]*goPackage // packages not yet ended
 	builds map[string]*tailBuf // build output by import path
 	stray  tailBuf             // lines that are not events
 	seq    int
@@ -56,7 +56,7 @@ type goParser struct {
 }
 
 func parseGoTest(in []byte) (Outcome, error) {
-	p := &goParser{tests: map[string]*goTest{}, pkgs: map[string]*goPackage{}, builds: map[string]*tailBuf{}}
+	p := &goParser{pkgs: map[string]*goPackage{}, builds: map[string]*tailBuf{}}
 	lines(in, maxLine, func(line []byte) bool {
 		var ev goEvent
 		trimmed := bytes.TrimSpace(line)
@@ -87,7 +87,7 @@ func parseGoTest(in []byte) (Outcome, error) {
 func (p *goParser) pkg(name string) *goPackage {
 	g := p.pkgs[name]
 	if g == nil {
-		g = &goPackage{}
+		g = &goPackage{tests: map[string]*goTest{}}
 		p.pkgs[name] = g
 	}
 	return g
@@ -121,15 +121,14 @@ func (p *goParser) event(ev goEvent) {
 	default:
 		return // pause, cont, bench: no news about the result
 	}
-	key := ev.Package + "\x00" + ev.Test
-	t := p.tests[key]
+	t := g.tests[ev.Test]
 	if t == nil || ev.Action == "run" {
 		p.seq++
 		t = &goTest{pkg: ev.Package, name: ev.Test, seq: p.seq}
-		p.tests[key] = t
+		g.tests[ev.Test] = t
 		// One lookup per test: walking names up the tree instead would be
 		// quadratic in a deep (or hostile) name.
-		if t.parent = p.tests[parentKey(key)]; t.parent != nil {
+		if t.parent = g.tests[parentName(ev.Test)]; t.parent != nil {
 			t.parent.hasChildren = true
 			t.depth = t.parent.depth + 1
 		}
@@ -140,7 +139,7 @@ func (p *goParser) event(ev goEvent) {
 			t.out.add(ev.Output)
 		}
 	case "pass", "fail", "skip":
-		delete(p.tests, key)
+		delete(g.tests, ev.Test)
 		p.endTest(t, ev.Action, ev.Elapsed, "")
 	}
 }
@@ -168,9 +167,10 @@ func (p *goParser) endTest(t *goTest, action string, elapsed float64, note strin
 	p.c.add(k)
 }
 
-// endPackage settles a package: when it failed, its tests still running
-// failed too (the test binary exited or was killed under them); a failed package none of whose
-// tests failed (a build failure, a crash in TestMain) is one failed case.
+// endPackage settles a package. When it failed, its tests still running
+// failed too (the test binary exited or was killed under them); when none
+// of its cases failed (a build failure, a crash in TestMain), the package
+// is one failed case.
 func (p *goParser) endPackage(name, action, failedBuild string) {
 	g := p.pkgs[name]
 	if g == nil {
@@ -178,12 +178,9 @@ func (p *goParser) endPackage(name, action, failedBuild string) {
 	}
 	defer delete(p.pkgs, name) // after its tests, which mark it failed
 	var open []*goTest
-	for key, t := range p.tests {
-		switch {
-		case t.pkg != name:
-		case action != "fail" || strings.HasPrefix(t.name, "Benchmark"):
-			delete(p.tests, key) // benchmarks report no end when they pass
-		default:
+	for _, t := range g.tests {
+		// Benchmarks report no end when they pass.
+		if action == "fail" && !strings.HasPrefix(t.name, "Benchmark") {
 			open = append(open, t)
 		}
 	}
@@ -196,7 +193,6 @@ func (p *goParser) endPackage(name, action, failedBuild string) {
 	})
 	pkgOut := strings.TrimSpace(g.out.String())
 	for _, t := range open {
-		delete(p.tests, t.pkg+"\x00"+t.name)
 		p.endTest(t, "fail", 0, "[rrr: the test did not finish]\n"+pkgOut)
 	}
 	if action != "fail" || g.failed {
@@ -211,13 +207,13 @@ func (p *goParser) endPackage(name, action, failedBuild string) {
 	p.c.add(model.Case{Name: name, Classname: name, Status: schema.StatusFailed, Message: strings.TrimSpace(msg)})
 }
 
-// parentKey is the key of a subtest's parent, "" for a top-level test.
-func parentKey(key string) string {
-	i := strings.LastIndexByte(key, '/')
-	if i < 0 || i < strings.IndexByte(key, 0) {
+// parentName is the name of a subtest's parent, "" for a top-level test.
+func parentName(name string) string {
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
 		return ""
 	}
-	return key[:i]
+	return name[:i]
 }
 
 // isGoNoise is output that only says what the events already say.
