@@ -49,8 +49,8 @@ type goPackage struct {
 type goParser struct {
 	c      collector
 	pkgs   map[string]*goPackage // packages not yet ended
-	builds map[string]*tailBuf // build output by import path
-	stray  tailBuf             // lines that are not events
+	builds map[string]*tailBuf   // build output by import path
+	stray  tailBuf               // lines that are not events
 	seq    int
 	events int
 }
