@@ -140,6 +140,12 @@ func startFleet(t *testing.T) *e2eFleet {
 	f.rdb = schema.NewClient(rdb, ns)
 	spawn(t, bin, append(f.global, "server", "--results-dir", f.results, "--rsync-remote-path", f.remote)...)
 	spawn(t, bin, append(f.global, "worker", "--id", "e2e-"+ns, "--slaves", "2", "--working-dir", t.TempDir())...)
+	// Ready: the server published the fleet's rsync path, the worker lives.
+	require.Eventually(t, func() bool {
+		path, _ := rdb.HGet(context.Background(), f.rdb.Keys.RsyncInfo(), schema.FRsyncRemotePath).Result()
+		alive, _ := f.rdb.Alive(context.Background(), f.rdb.Keys.Worker("e2e-"+ns))
+		return path == f.remote && alive
+	}, 30*time.Second, 10*time.Millisecond, "rrr server and rrr worker start")
 	return f
 }
 
@@ -154,10 +160,13 @@ func (f *e2eFleet) rrr(t *testing.T, args ...string) (int, *proc) {
 func suite(t *testing.T, marker string) string {
 	t.Helper()
 	return project(t, map[string]string{
-		"pass/a.sh":    "echo 1..2; echo 'ok 1 - adds'; echo 'ok 2 - subtracts'\n",
-		"pass/b.sh":    "echo 1..1; echo 'ok 1 - multiplies'\n",
-		"fail/bad.sh":  "echo 1..2; echo 'ok 1 - holds'; echo 'not ok 2 - breaks'; echo 'it broke' >&2; exit 1\n",
-		"flaky/f.sh":   "if [ -e " + marker + " ]; then echo 1..1; echo 'ok 1 - races'; else touch " + marker + "; echo 1..1; echo 'not ok 1 - races'; exit 1; fi\n",
+		"pass/a.sh":   "echo 1..2; echo 'ok 1 - adds'; echo 'ok 2 - subtracts'\n",
+		"pass/b.sh":   "echo 1..1; echo 'ok 1 - multiplies'\n",
+		"fail/bad.sh": "echo 1..2; echo 'ok 1 - holds'; echo 'not ok 2 - breaks'; echo 'it broke' >&2; exit 1\n",
+		// fails on its first run; a later run (a retry, or a speculative
+		// duplicate started meanwhile) passes after the first has ended
+		"flaky/f.sh": "if [ -e " + marker + " ]; then sleep 0.5; echo 1..1; echo 'ok 1 - races'; else touch " + marker +
+			"; echo 1..1; echo 'not ok 1 - races'; exit 1; fi\n",
 		"slow/hang.sh": "echo started; sleep 120\n",
 		".rrr.yml":     "trial-command: sh {file}\nformat: tap\nrsync-name: e2e\n",
 	})
@@ -220,7 +229,8 @@ func TestE2E(t *testing.T) {
 		key := strings.TrimSpace(p.stdout.String())
 		out := p.stderr.String()
 		require.Contains(t, out, "failed specs (1):")
-		require.Contains(t, out, "== fail/bad.sh: failed after 2 trial(s)")
+		// idle slaves may run duplicates of the last task: at least 2 trials
+		require.Regexp(t, `== fail/bad.sh: failed after [2-9] trial\(s\)`, out)
 		require.Contains(t, out, "- breaks")
 		require.Contains(t, out, "it broke")
 
@@ -231,7 +241,10 @@ func TestE2E(t *testing.T) {
 		for _, task := range s.Tasks {
 			if task.SpecFile == "fail/bad.sh" {
 				require.Equal(t, "failed", task.Status)
-				require.Len(t, task.Trials, 2, "retried up to --max-trials")
+				require.GreaterOrEqual(t, len(task.Trials), 2, "retried up to --max-trials")
+				for _, tr := range task.Trials {
+					require.Equal(t, "failed", tr.Status)
+				}
 			}
 		}
 		doc := readJUnit(t, report)
@@ -242,12 +255,12 @@ func TestE2E(t *testing.T) {
 	t.Run("flaky", func(t *testing.T) {
 		code, p := f.rrr(t, "start", "--wait", "--junit", report, "--dir", dir, "flaky/f.sh")
 		require.Equal(t, 0, code, p.stderr.String())
-		require.Contains(t, p.stderr.String(), "flaky specs (1), failed then passed:\n  flaky/f.sh: failed, passed")
+		require.Regexp(t, `flaky specs \(1\), failed then passed:\n  flaky/f.sh: failed, .*passed`, p.stderr.String())
 		s := f.show(t, strings.TrimSpace(p.stdout.String()))
 		require.Equal(t, "succeeded", s.Status)
-		require.Len(t, s.Tasks[0].Trials, 2)
+		require.Equal(t, "passed", s.Tasks[0].Status)
 		require.Equal(t, "failed", s.Tasks[0].Trials[0].Status)
-		require.Equal(t, "passed", s.Tasks[0].Trials[1].Status)
+		require.Contains(t, trialStatuses(s.Tasks[0]), "passed")
 		doc := readJUnit(t, report)
 		require.Zero(t, doc.Failures)
 		require.Contains(t, doc.Suites[0].Properties, junit.Property{Name: junit.PropFlaky, Value: "true"})
@@ -276,6 +289,14 @@ func TestE2E(t *testing.T) {
 		require.Equal(t, "cancelled", s.Status)
 		require.Contains(t, s.StatusReason, "interrupt")
 	})
+}
+
+func trialStatuses(t model.Task) []string {
+	var out []string
+	for _, tr := range t.Trials {
+		out = append(out, tr.Status)
+	}
+	return out
 }
 
 // The binary's wait, signals and exit codes, against a taskset driven by

@@ -38,19 +38,29 @@ func FinalTrial(t model.Task) *model.Trial {
 	return last
 }
 
-// IsFlaky reports whether a task got a passing verdict after a trial
-// failed: it failed, then passed.
-func IsFlaky(t model.Task) bool {
+// FlakyTrials are the trials that make a task flaky: those that failed or
+// timed out before the trial that passed it ended. A trial that could not
+// run (error) says nothing about the test, and a duplicate stopped after
+// the verdict (the taskset ended) is no failure of it.
+func FlakyTrials(t model.Task) []model.Trial {
 	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
-		return false
+		return nil
 	}
+	ft := FinalTrial(t)
+	if ft == nil {
+		return nil
+	}
+	var out []model.Trial
 	for _, tr := range t.Trials {
-		if IsFailure(tr.Status) {
-			return true
+		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
+			out = append(out, tr)
 		}
 	}
-	return false
+	return out
 }
+
+// IsFlaky reports whether a task failed, then passed (see FlakyTrials).
+func IsFlaky(t model.Task) bool { return len(FlakyTrials(t)) > 0 }
 
 // Balance measures how well a run used its slaves.
 type Balance struct {

@@ -85,8 +85,20 @@ func TestFinalTrialAndFlaky(t *testing.T) {
 	require.False(t, client.IsFlaky(s.Tasks[0]))
 	require.True(t, client.IsFlaky(s.Tasks[1]))
 	require.False(t, client.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
-	// a passed duplicate after a timeout is flaky too
-	require.True(t, client.IsFlaky(task("d.rb", "passed", nil, trial("timeout", 0, time.Second, "s"), trial("passed", 0, time.Second, "t"))))
+	cases := []struct {
+		name   string
+		trials []model.Trial
+		flaky  bool
+	}{
+		{"a timeout, then a pass", []model.Trial{trial("timeout", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, true},
+		{"a failure that ended before the passing duplicate", []model.Trial{trial("failed", 0, 3*time.Second, "s"), trial("passed", time.Second, 3*time.Second, "t")}, true},
+		{"a duplicate stopped after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("error", time.Second, 2*time.Second, "t")}, false},
+		{"a duplicate failing after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("failed", time.Second, 2*time.Second, "t")}, false},
+		{"a lost slave, then a pass", []model.Trial{trial("error", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, false},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.flaky, client.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
+	}
 }
 
 func TestWriteSummaryOfAFailedRun(t *testing.T) {

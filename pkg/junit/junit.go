@@ -197,7 +197,7 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 		ts.Cases = append(ts.Cases, tc)
 	}
 	if flaky {
-		markFlaky(&ts, t, ft)
+		markFlaky(&ts, t)
 	}
 	for _, tc := range ts.Cases {
 		ts.Tests++
@@ -214,15 +214,12 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 }
 
 // markFlaky adds the earlier failed trials of a flaky spec to its cases.
-func markFlaky(ts *Testsuite, t model.Task, final *model.Trial) {
+func markFlaky(ts *Testsuite, t model.Task) {
 	index := map[string]int{}
 	for i, tc := range ts.Cases {
 		index[tc.Classname+"\x00"+tc.Name] = i
 	}
-	for _, tr := range t.Trials {
-		if tr.Key == final.Key || !client.IsFailure(tr.Status) {
-			continue
-		}
+	for _, tr := range client.FlakyTrials(t) {
 		attributed := false
 		for _, c := range tr.Report {
 			if c.Status != schema.StatusFailed {

@@ -22,6 +22,13 @@ func tr(key, status string, d time.Duration, cases ...model.Case) model.Trial {
 		FinishedAt: model.Time{Time: t0.Add(d)}, Report: cases, Stdout: "out of " + key + "\n", Stderr: "err of " + key + "\n"}
 }
 
+// later moves a trial d later.
+func later(t model.Trial, d time.Duration) model.Trial {
+	t.StartedAt.Time = t.StartedAt.Add(d)
+	t.FinishedAt.Time = t.FinishedAt.Add(d)
+	return t
+}
+
 // run is a finished taskset with one spec of each kind.
 func run() *model.Snapshot {
 	code := 1
@@ -44,11 +51,11 @@ func run() *model.Snapshot {
 				tr("t-flaky1", "failed", time.Second,
 					model.Case{Name: "races", Classname: "Flaky", Status: "failed", Message: "lost the race"},
 					model.Case{Name: "steady", Classname: "Flaky", Status: "passed"}),
-				tr("t-flaky2", "passed", time.Second,
+				later(tr("t-flaky2", "passed", time.Second,
 					model.Case{Name: "races", Classname: "Flaky", Status: "passed"},
-					model.Case{Name: "steady", Classname: "Flaky", Status: "passed"})}},
+					model.Case{Name: "steady", Classname: "Flaky", Status: "passed"}), time.Second)}},
 			{SpecFile: "spec/slow_spec.rb", Status: "passed", Trials: []model.Trial{
-				tr("t-slow1", "timeout", 10*time.Second), tr("t-slow2", "passed", 4*time.Second)}},
+				tr("t-slow1", "timeout", 10*time.Second), later(tr("t-slow2", "passed", 4*time.Second), 10*time.Second)}},
 			{SpecFile: "pkg/api", Status: "failed", Trials: []model.Trial{noReport}},
 			{SpecFile: "spec/never_spec.rb", Status: "", Trials: []model.Trial{}},
 		},
