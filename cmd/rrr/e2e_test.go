@@ -255,11 +255,12 @@ func TestE2E(t *testing.T) {
 	t.Run("flaky", func(t *testing.T) {
 		code, p := f.rrr(t, "start", "--wait", "--junit", report, "--dir", dir, "flaky/f.sh")
 		require.Equal(t, 0, code, p.stderr.String())
-		require.Regexp(t, `flaky specs \(1\), failed then passed:\n  flaky/f.sh: failed, .*passed`, p.stderr.String())
+		// a duplicate may start before the first run fails: trial order varies
+		require.Regexp(t, `flaky specs \(1\), failed then passed:\n  flaky/f.sh: [a-z, ]*failed`, p.stderr.String())
 		s := f.show(t, strings.TrimSpace(p.stdout.String()))
 		require.Equal(t, "succeeded", s.Status)
 		require.Equal(t, "passed", s.Tasks[0].Status)
-		require.Equal(t, "failed", s.Tasks[0].Trials[0].Status)
+		require.Contains(t, trialStatuses(s.Tasks[0]), "failed")
 		require.Contains(t, trialStatuses(s.Tasks[0]), "passed")
 		doc := readJUnit(t, report)
 		require.Zero(t, doc.Failures)
