@@ -265,7 +265,7 @@ func TestE2E(t *testing.T) {
 		doc := readJUnit(t, report)
 		require.Zero(t, doc.Failures)
 		require.Contains(t, doc.Suites[0].Properties, junit.Property{Name: junit.PropFlaky, Value: "true"})
-		require.Len(t, doc.Suites[0].Cases[0].FlakyFailures, 1)
+		require.NotEmpty(t, doc.Suites[0].Cases[0].FlakyFailures, "the case that failed before is marked")
 	})
 
 	t.Run("timing out", func(t *testing.T) {
