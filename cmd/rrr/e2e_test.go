@@ -20,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/junit"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
@@ -215,8 +216,10 @@ func TestE2E(t *testing.T) {
 		require.False(t, s.FinishedAt.IsZero())
 		for _, task := range s.Tasks {
 			require.Equal(t, "passed", task.Status)
-			require.Len(t, task.Trials, 1)
-			require.NotEmpty(t, task.Trials[0].Slave)
+			ft := client.FinalTrial(task)
+			require.Equal(t, "passed", ft.Status)
+			require.NotEmpty(t, ft.Slave)
+			require.Equal(t, "tap", ft.Format)
 		}
 		doc := readJUnit(t, report)
 		require.Equal(t, 3, doc.Tests, "the TAP cases")
@@ -274,7 +277,8 @@ func TestE2E(t *testing.T) {
 		require.Equal(t, 1, code, p.stderr.String())
 		s := f.show(t, strings.TrimSpace(p.stdout.String()))
 		require.Equal(t, "failed", s.Status)
-		require.Equal(t, "timeout", s.Tasks[0].Trials[0].Status)
+		require.Equal(t, "failed", s.Tasks[0].Status)
+		require.Equal(t, "timeout", client.FinalTrial(s.Tasks[0]).Status)
 		doc := readJUnit(t, report)
 		require.Equal(t, 1, doc.Failures)
 		require.Equal(t, "timeout", doc.Suites[0].Cases[0].Failure.Type)
