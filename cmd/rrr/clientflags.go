@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/client"
@@ -150,6 +151,9 @@ func newClient(ctx context.Context, c *cli.Context) (*client.Client, *redis.Clie
 	if err != nil {
 		return nil, nil, err
 	}
+	// go-redis prints its own dial failures on stderr; a person gets one
+	// message saying what to do, and the details at --log-level debug.
+	redis.SetLogger(redisLog{log.With().Str("component", "redis").Logger()})
 	rdb, sc, err := connect(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -166,6 +170,11 @@ func resolveKey(c *cli.Context, arg string) (string, error) {
 	key, err := client.ResolveKey(schema.NewKeys(c.String("namespace")), arg)
 	return key, clientErr(err)
 }
+
+// redisLog sends go-redis's internal log lines to zerolog at debug level.
+type redisLog struct{ l zerolog.Logger }
+
+func (r redisLog) Printf(_ context.Context, format string, v ...any) { r.l.Debug().Msgf(format, v...) }
 
 // clientErr maps a client error to an exit: usage errors exit 2, a
 // signal before the taskset existed 3, the rest 4.
