@@ -107,7 +107,6 @@ func TestRedisUnreachableExits4(t *testing.T) {
 	require.Equal(t, exitInfra, code)
 	require.Contains(t, stderr, "redis unreachable")
 	require.Contains(t, stderr, "set --redis or RRR_REDIS")
-	require.NotContains(t, stderr, "pool.go", "go-redis's own log lines only at --log-level debug")
 }
 
 // The project file, the environment and flags: flags win over the

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -305,8 +306,9 @@ func trialStatuses(t model.Task) []string {
 }
 
 // The binary's wait, signals and exit codes, against a taskset driven by
-// hand on a real Redis: no server or worker needed.
-func TestBinaryWaitforSignals(t *testing.T) {
+// hand on a real Redis, and its message when Redis is down: no server or
+// worker needed.
+func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary: not with -short")
 	}
@@ -322,6 +324,16 @@ func TestBinaryWaitforSignals(t *testing.T) {
 		require.NoError(t, err)
 		return k
 	}
+
+	t.Run("redis unreachable", func(t *testing.T) {
+		port, err := redistest.FreePort()
+		require.NoError(t, err)
+		p := spawn(t, bin, "--redis", "redis://127.0.0.1:"+strconv.Itoa(port)+"/0", "waitfor", "k")
+		require.Equal(t, exitInfra, p.exit(t, 30*time.Second))
+		require.Contains(t, p.stderr.String(), "redis unreachable")
+		require.NotContains(t, p.stderr.String(), "pool.go", "go-redis's own log lines only at --log-level debug")
+		require.Equal(t, 1, strings.Count(p.stderr.String(), "\n"), "one message: %s", p.stderr)
+	})
 
 	for _, tc := range []struct {
 		name   string
