@@ -1,0 +1,151 @@
+// Package loopx holds what the server loops (dispatcher, arbiter, persister)
+// share: backoff on errors with one log line per interval instead of one
+// per attempt, the line between a transient failure (Redis is away: retry)
+// and a permanent one (a malformed value: log it and skip it), and the
+// consumer loop of a reliable queue.
+package loopx
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// ErrBadInput marks a value found in Redis that a loop cannot use (a
+// malformed command, a key of the wrong kind): it is logged and skipped.
+var ErrBadInput = errors.New("bad input")
+
+// transientReplies are Redis error replies that go away by themselves.
+var transientReplies = []string{"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN",
+	"NOREPLICAS", "ERR max number of clients"}
+
+// Permanent reports whether trying err's operation again cannot help: the
+// input is malformed (ErrBadInput, schema.ErrInvalid, model.ErrMalformed,
+// model.ErrNotFound) or Redis refused the command itself (WRONGTYPE, a
+// script error). Anything else (no connection, a time-out, a Redis that is
+// loading, schema.ErrStale) is transient and worth a retry.
+func Permanent(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, ErrBadInput) || errors.Is(err, schema.ErrInvalid) ||
+		errors.Is(err, model.ErrMalformed) || errors.Is(err, model.ErrNotFound) {
+		return true
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) && !errors.Is(err, redis.Nil) {
+		msg := reply.Error()
+		for _, p := range transientReplies {
+			if strings.HasPrefix(msg, p) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// Backoff bounds of Health; tests use shorter ones.
+const (
+	DefaultBackoffMin  = 100 * time.Millisecond
+	DefaultBackoffMax  = 5 * time.Second
+	DefaultLogInterval = 30 * time.Second
+)
+
+// Health follows the transient failures of one loop: it doubles a backoff
+// from Min to Max while they last, logs the first failure and then at most
+// one line per LogInterval, and logs once when the loop works again. It is
+// safe for concurrent use (a loop and its heartbeat share one).
+type Health struct {
+	log      zerolog.Logger
+	min, max time.Duration
+	every    func(string) bool
+
+	mu       sync.Mutex
+	backoff  time.Duration
+	failures int  // since the loop last worked
+	silenced int  // failures not logged since the last line
+	logged   bool // a failure of this episode was logged
+}
+
+// NewHealth returns a Health logging to log; zero durations take the defaults.
+func NewHealth(log zerolog.Logger, lo, hi, logInterval time.Duration, now func() time.Time) *Health {
+	if lo <= 0 {
+		lo = DefaultBackoffMin
+	}
+	if hi < lo {
+		hi = max(DefaultBackoffMax, lo)
+	}
+	if logInterval <= 0 {
+		logInterval = DefaultLogInterval
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Health{log: log, min: lo, max: hi, every: logx.Every(logInterval, now)}
+}
+
+// Fail records a transient failure of what (a short verb phrase such as
+// "take a command") and returns how long to wait before trying again.
+func (h *Health) Fail(what string, err error) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failures++
+	if h.every("fail") {
+		h.log.Error().Err(err).Int("failures", h.failures).Int("not_logged", h.silenced).
+			Msgf("cannot %s; retrying with backoff (is Redis up? this repeats at most once per interval)", what)
+		h.silenced = 0
+		h.logged = true
+	} else {
+		h.silenced++
+	}
+	if h.backoff == 0 {
+		h.backoff = h.min
+	} else {
+		h.backoff = min(2*h.backoff, h.max)
+	}
+	return h.backoff
+}
+
+// OK records that the loop works; after failures that were logged it logs
+// the recovery once.
+func (h *Health) OK() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failures > 0 && h.logged {
+		h.log.Info().Int("failures", h.failures).Msg("working again after transient failures")
+	}
+	h.failures, h.silenced, h.backoff, h.logged = 0, 0, 0, false
+}
+
+// Failing reports how many transient failures happened since the loop last
+// worked.
+func (h *Health) Failing() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failures
+}
+
+// Sleep waits d or until ctx is done, and reports whether the full d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
