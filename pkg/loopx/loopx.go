@@ -107,6 +107,7 @@ func (h *Health) Fail(what string, err error) time.Duration {
 		h.logged = true
 	} else {
 		h.silenced++
+		h.log.Debug().Err(err).Int("failures", h.failures).Msgf("cannot %s; retrying", what)
 	}
 	if h.backoff == 0 {
 		h.backoff = h.min
@@ -133,6 +134,22 @@ func (h *Health) Failing() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.failures
+}
+
+// RedisLogger routes the messages go-redis prints by itself (one per failed
+// dial, say) to log at debug level, so that an outage is reported by the
+// loops once per interval and not by go-redis once per attempt. Install it
+// with redis.SetLogger.
+func RedisLogger(log zerolog.Logger) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return redisLogger{log}
+}
+
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug().Str("component", "go-redis").Msgf(format, v...)
 }
 
 // Sleep waits d or until ctx is done, and reports whether the full d passed.

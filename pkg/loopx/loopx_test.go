@@ -74,9 +74,15 @@ func TestHealthLogsOncePerInterval(t *testing.T) {
 
 	now = now.Add(time.Minute)
 	h.Fail("take a command", errors.New("connection refused"))
-	lines := logs.Find("cannot take a command")
+	var lines []map[string]any
+	for _, l := range logs.Find("cannot take a command") {
+		if l["level"] == "error" {
+			lines = append(lines, l)
+		}
+	}
 	require.Len(t, lines, 2, "one more line per interval")
 	require.EqualValues(t, 4, lines[1]["not_logged"], "the line says how many failures it stands for")
+	require.Equal(t, 4, logs.Count("debug", "cannot take a command"), "the others are debug lines")
 
 	h.OK()
 	h.OK()

@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/redistest"
 )
 
 // Logs collects JSON log lines; it is safe for concurrent use.
@@ -101,4 +103,38 @@ func Start(t *testing.T, run func(context.Context) error) (stop func()) {
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// Outage runs f as parallel subtests on a miniredis and on a real
+// redis-server of its own (with an append-only file), with down and up
+// functions that stop that Redis and bring it back with its data.
+func Outage(t *testing.T, f func(t *testing.T, b redistest.Backend, down, up func())) {
+	t.Helper()
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		b := redistest.Mini(t)
+		up := func() {
+			// Close cancels the context blocking commands wait under and
+			// Restart does not renew it, so that after a restart BLMOVE
+			// never times out (miniredis v2.40). Renew it while no command runs.
+			b.Mini.Lock()
+			b.Mini.Ctx, b.Mini.CtxCancel = context.WithCancel(context.Background())
+			b.Mini.Unlock()
+			require.NoError(t, b.Mini.Restart())
+		}
+		f(t, b, b.Mini.Close, up)
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		if redistest.Binary() == "" && !redistest.Required() {
+			t.Skip("real Redis: redis-server not found")
+		}
+		s, err := redistest.Start(redistest.Options{AppendOnly: true})
+		require.NoError(t, err)
+		t.Cleanup(s.Stop)
+		rdb := s.Client()
+		t.Cleanup(func() { _ = rdb.Close() })
+		b := redistest.Backend{Name: "redis", RDB: rdb, NS: redistest.Namespace(t), URL: s.URL()}
+		f(t, b, s.Kill, func() { require.NoError(t, s.Restart()) })
+	})
 }
