@@ -211,7 +211,6 @@ func (e *env) requireExpiry(t *testing.T, ts, worker, slave string) {
 	// tasks, assigned (task_queue and tasks_left are empty, so gone), 3
 	// tasks + their 3 trial lists, 6 trials, and the slave's hash, trial
 	// list, log and tried set
-
 	require.Equal(t, 1+1+1+3+1+1+6+6+4, mine)
 }
 
