@@ -99,7 +99,7 @@ func (a *Arbiter) ConsumerID() string { return a.cfg.ConsumerID }
 // cancelled; then it finishes the command in hand, hands back what it holds
 // and returns nil.
 func (a *Arbiter) Run(ctx context.Context) error {
-	a.log.Info().Str("queue", a.c.Keys.ArbiterQueue()).Dur("sweep_interval", a.cfg.SweepInterval).Msg("arbiter started")
+	a.log.Info().Str("queue", a.c.Keys.ArbiterQueue()).Stringer("sweep_interval", a.cfg.SweepInterval).Msg("arbiter started")
 	err := a.runner.Run(ctx)
 	a.log.Info().Msg("arbiter stopped")
 	return err

@@ -88,7 +88,7 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 // Run makes rounds until ctx is cancelled, then returns nil: at once, on
 // every token pushed onto the dispatcher queue, and every Interval.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	d.log.Info().Str("queue", d.c.Keys.DispatcherQueue()).Dur("interval", d.cfg.Interval).Msg("dispatcher started")
+	d.log.Info().Str("queue", d.c.Keys.DispatcherQueue()).Stringer("interval", d.cfg.Interval).Msg("dispatcher started")
 	defer d.log.Info().Msg("dispatcher stopped")
 	next := d.now() // a round at once
 	woken := false

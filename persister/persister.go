@@ -113,7 +113,7 @@ func checkWritable(dir string) error {
 // one in hand, hands back what it holds and returns nil.
 func (p *Persister) Run(ctx context.Context) error {
 	dir, _ := filepath.Abs(p.cfg.ResultsDir)
-	p.log.Info().Str("queue", p.c.Keys.PersisterQueue()).Str("results_dir", dir).Dur("keep", p.cfg.Keep).
+	p.log.Info().Str("queue", p.c.Keys.PersisterQueue()).Str("results_dir", dir).Stringer("keep", p.cfg.Keep).
 		Msg("persister started")
 	err := p.runner.Run(ctx)
 	p.log.Info().Msg("persister stopped")
