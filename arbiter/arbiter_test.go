@@ -442,45 +442,50 @@ func TestMalformedCommandsAreLoggedAndSkipped(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(b)
 		ts := e.create(t, "t", 1, "a_spec.rb")
-		_, trial := e.run(t, ts, e.slave(t, ts, "1"), schema.StatusPassed) // pushes trial\t<trial>
+		require.NoError(t, e.rd.Set(ctx, e.k.Taskset("wrongtype"), "a string", 0).Err())
 		bad := []string{"nonsense", "trial\t", "explode\t" + ts, "check\tnot-a-key", "trial\t" + e.k.Namespace() + ":nope",
-			"cancel\t" + e.k.Taskset("missing"), "check\t" + e.k.Taskset("missing")}
-		require.NoError(t, e.rd.Del(ctx, e.k.ArbiterQueue()).Err())
+			"cancel\t" + e.k.Taskset("missing"), "check\t" + e.k.Taskset("missing"), "check\t" + e.k.Taskset("wrongtype")}
 		for _, c := range bad {
 			require.NoError(t, e.rd.RPush(ctx, e.k.ArbiterQueue(), c).Err())
 		}
-		require.NoError(t, e.rd.RPush(ctx, e.k.ArbiterQueue(), "trial\t"+trial).Err())
-		require.NoError(t, e.rd.Set(ctx, e.k.Taskset("wrongtype"), "a string", 0).Err())
-		require.NoError(t, e.rd.RPush(ctx, e.k.ArbiterQueue(), "check\t"+e.k.Taskset("wrongtype")).Err())
+		// a sweep never cancels: only the command after the bad ones can
+		require.NoError(t, e.c.SendCommand(ctx, schema.Command{Verb: schema.CmdCancel, Key: ts}))
 
 		looptest.Start(t, e.arbiter(t, "a1", time.Hour).Run)
-		require.Eventually(t, func() bool { return e.hget(t, ts, schema.FStatus) == "succeeded" }, 10*time.Second, 5*time.Millisecond,
-			"the good command after the bad ones is handled")
-		require.Eventually(t, func() bool { return e.logs.Count("warn", "skipping an entry") == len(bad)+1 }, 10*time.Second,
+		require.Eventually(t, func() bool { return e.hget(t, ts, schema.FStatus) == schema.StatusCancelled }, 10*time.Second,
+			5*time.Millisecond, "the good command after the bad ones is handled")
+		require.Eventually(t, func() bool { return e.logs.Count("warn", "skipping an entry") == len(bad) }, 10*time.Second,
 			5*time.Millisecond, e.logs.String())
 		require.Empty(t, e.list(t, e.k.ArbiterQueue()))
-		require.Empty(t, e.list(t, schema.Processing(e.k.ArbiterQueue(), "a1")), "bad commands are acknowledged, not retried")
+		require.Eventually(t, func() bool { return len(e.list(t, schema.Processing(e.k.ArbiterQueue(), "a1"))) == 0 },
+			10*time.Second, 5*time.Millisecond, "bad commands are acknowledged, not retried")
 		require.Zero(t, e.logs.Count("error", ""), "a bad value is not a failure of the loop")
 	})
 }
+
+// The commands below are cancels: a sweep never cancels a taskset, so only
+// handling the recovered command can.
 
 func TestArbiterKilledMidCommandIsRecoveredByAnother(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(b)
 		ts := e.create(t, "t", 1, "a_spec.rb")
-		task, _ := e.run(t, ts, e.slave(t, ts, "1"), schema.StatusPassed)
-		// an arbiter takes the trial command and is killed before handling it
+		require.NoError(t, e.rd.Del(ctx, e.k.ArbiterQueue()).Err())
+		require.NoError(t, e.c.SendCommand(ctx, schema.Command{Verb: schema.CmdCancel, Key: ts}))
+		// an arbiter takes the command and is killed before handling it
 		killed := e.c.Queue(e.k.ArbiterQueue(), "killed")
 		require.NoError(t, killed.Join(ctx, time.Minute))
 		cmd, err := killed.Take(ctx, time.Second)
 		require.NoError(t, err)
-		require.Contains(t, cmd, "trial\t")
+		require.Equal(t, "cancel\t"+ts, cmd)
 
 		looptest.Start(t, e.arbiter(t, "survivor", time.Hour).Run)
 		require.NoError(t, e.rd.Del(ctx, schema.Heartbeat(schema.Processing(e.k.ArbiterQueue(), "killed"))).Err()) // its heartbeat expires
-		require.Eventually(t, func() bool { return e.hget(t, task, schema.FStatus) == "passed" }, 10*time.Second, 5*time.Millisecond)
-		require.Equal(t, counts{"succeeded", "1", "0"}, e.counts(t, ts))
-		require.Empty(t, e.list(t, schema.Processing(e.k.ArbiterQueue(), "killed")))
+		require.Eventually(t, func() bool { return e.hget(t, ts, schema.FStatus) == schema.StatusCancelled }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool {
+			return len(e.list(t, schema.Processing(e.k.ArbiterQueue(), "killed"))) == 0 &&
+				len(e.list(t, schema.Processing(e.k.ArbiterQueue(), "survivor"))) == 0 && len(e.list(t, e.k.ArbiterQueue())) == 0
+		}, 10*time.Second, 5*time.Millisecond, "the command was handed back, handled and acknowledged")
 	})
 }
 
@@ -488,14 +493,17 @@ func TestArbiterRestartedWithTheSameIDHandlesItsPendingCommands(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(b)
 		ts := e.create(t, "t", 1, "a_spec.rb")
-		task, _ := e.run(t, ts, e.slave(t, ts, "1"), schema.StatusPassed)
+		require.NoError(t, e.rd.Del(ctx, e.k.ArbiterQueue()).Err())
+		require.NoError(t, e.c.SendCommand(ctx, schema.Command{Verb: schema.CmdCancel, Key: ts}))
 		earlier := e.c.Queue(e.k.ArbiterQueue(), "same")
 		require.NoError(t, earlier.Join(ctx, time.Minute)) // still alive as far as Redis knows
 		_, err := earlier.Take(ctx, time.Second)
 		require.NoError(t, err)
 
 		looptest.Start(t, e.arbiter(t, "same", time.Hour).Run)
-		require.Eventually(t, func() bool { return e.hget(t, task, schema.FStatus) == "passed" }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return e.hget(t, ts, schema.FStatus) == schema.StatusCancelled }, 10*time.Second, 5*time.Millisecond)
+		require.Eventually(t, func() bool { return len(e.list(t, schema.Processing(e.k.ArbiterQueue(), "same"))) == 0 },
+			10*time.Second, 5*time.Millisecond)
 	})
 }
 
@@ -614,7 +622,7 @@ func TestArbiterSurvivesRedisGoingAway(t *testing.T) {
 		second, _ := e.run(t, ts, s, schema.StatusPassed)
 		require.Eventually(t, func() bool { return e.hget(t, second, schema.FStatus) == "passed" }, 30*time.Second, 5*time.Millisecond)
 		require.Equal(t, counts{"succeeded", "2", "0"}, e.counts(t, ts))
-		require.Equal(t, 1, e.logs.Count("info", "working again"), e.logs.String())
+		require.Eventually(t, func() bool { return e.logs.Count("info", "working again") == 1 }, 10*time.Second, 5*time.Millisecond, e.logs.String())
 		require.Equal(t, 1, e.logs.Count("error", "cannot"))
 	})
 }

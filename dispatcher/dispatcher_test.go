@@ -252,7 +252,7 @@ func TestDispatcherSurvivesRedisGoingAway(t *testing.T) {
 		up()
 		second := e.worker(t, "second", "default")
 		require.Eventually(t, func() bool { return e.hget(t, second, schema.FTaskset) == ts }, 30*time.Second, 5*time.Millisecond)
-		require.Equal(t, 1, e.logs.Count("info", "working again"))
+		require.Eventually(t, func() bool { return e.logs.Count("info", "working again") == 1 }, 10*time.Second, 5*time.Millisecond, e.logs.String())
 		require.Equal(t, 1, e.logs.Count("error", "cannot"))
 	})
 }

@@ -290,7 +290,7 @@ func TestPersisterSurvivesRedisGoingAway(t *testing.T) {
 		up()
 		ts, _, _ := e.finished(t, "after")
 		require.Eventually(t, func() bool { return e.hget(t, ts, schema.FPersistedAt) != "" }, 30*time.Second, 5*time.Millisecond)
-		require.Equal(t, 1, e.logs.Count("info", "working again"))
+		require.Eventually(t, func() bool { return e.logs.Count("info", "working again") == 1 }, 10*time.Second, 5*time.Millisecond, e.logs.String())
 		require.Equal(t, 1, e.logs.Count("error", "cannot"))
 	})
 }

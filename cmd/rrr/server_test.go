@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/loopx/looptest"
@@ -126,4 +130,35 @@ func TestServerProcess(t *testing.T) {
 		require.Len(t, logs.Find(msg), 1, msg)
 	}
 	require.Zero(t, logs.Count("error", ""), logs.String())
+}
+
+// TestSecondSignalForcesExit runs stopOnSignals in a copy of the test
+// binary whose stop never finishes: the first SIGTERM asks it to stop, the
+// second ends it with exitInfra.
+func TestSecondSignalForcesExit(t *testing.T) {
+	if os.Getenv("RRR_TEST_SIGNALS") == "1" {
+		ctx, stop := stopOnSignals(zerolog.New(os.Stderr))
+		defer stop()
+		fmt.Println("ready")
+		<-ctx.Done()
+		fmt.Println("stopping")
+		select {} // a stop that hangs
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSignalForcesExit$")
+	cmd.Env = append(os.Environ(), "RRR_TEST_SIGNALS=1")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := bufio.NewScanner(out)
+	require.True(t, lines.Scan())
+	require.Equal(t, "ready", lines.Text())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.True(t, lines.Scan())
+	require.Equal(t, "stopping", lines.Text(), "the first signal cancels the context")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, exitInfra, exit.ExitCode(), "the second signal forces the exit")
 }

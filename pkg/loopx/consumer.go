@@ -146,26 +146,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			pending = false
 		}
+		// A failed recovery or tick waits for its next turn, so that it
+		// never keeps the consumer from its queue; when Redis is away the
+		// take below fails too, and backs off.
 		if !c.Now().Before(nextRecover) {
+			nextRecover = c.Now().Add(cfg.RecoverInterval)
 			n, err := c.Queue.Recover(work)
 			if err != nil {
-				Sleep(ctx, c.Health.Fail("recover entries of dead consumers", err))
-				continue
-			}
-			if n > 0 {
+				c.Health.Fail("recover entries of dead consumers", err)
+			} else if n > 0 {
 				c.Log.Warn().Int("entries", n).Msg("handed back entries of a dead consumer to the queue")
 			}
-			nextRecover = c.Now().Add(cfg.RecoverInterval)
 		}
 		if c.Tick != nil && cfg.TickInterval > 0 && !c.Now().Before(nextTick) {
-			if err := c.Tick(ctx); err != nil {
-				if ctx.Err() != nil {
-					break
-				}
-				Sleep(ctx, c.Health.Fail("run the periodic sweep", err))
-				continue
+			if err := c.Tick(ctx); err != nil && ctx.Err() == nil {
+				c.Health.Fail("run the periodic sweep", err)
 			}
 			nextTick = c.Now().Add(cfg.TickInterval)
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		entry, err := c.Queue.Take(ctx, cfg.PopTimeout)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,4 +257,18 @@ func TestConsumerConfigValidation(t *testing.T) {
 	} {
 		require.Error(t, c.WithDefaults().Validate(), name)
 	}
+}
+
+func TestFailingTickDoesNotBlockTheQueue(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		var logs looptest.Logs
+		h := &handler{}
+		cons, c := consumer(b, "c1", h, &logs)
+		var ticks atomic.Int32
+		cons.Tick = func(context.Context) error { ticks.Add(1); return errors.New("sweep: connection reset") }
+		looptest.Start(t, cons.Run)
+		require.NoError(t, b.RDB.RPush(ctx, c.Keys.ArbiterQueue(), "one", "two").Err())
+		require.Eventually(t, func() bool { return h.count("two") == 1 && ticks.Load() >= 3 }, 10*time.Second, 5*time.Millisecond)
+		require.Equal(t, 1, logs.Count("error", "cannot run the periodic sweep"))
+	})
 }
