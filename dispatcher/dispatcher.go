@@ -95,7 +95,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if woken || !d.now().Before(next) {
 			// A round in progress is finished on a stop; it is short.
-			if err := d.Round(context.WithoutCancel(ctx)); err != nil {
+			err := loopx.Safe(func() error { return d.Round(context.WithoutCancel(ctx)) })
+			if errors.Is(err, loopx.ErrPanic) {
+				d.log.Error().Err(err).Msg("a dispatch round panicked; the next one comes at the interval")
+			} else if err != nil {
 				loopx.Sleep(ctx, d.health.Fail("make a dispatch round", err))
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -159,7 +160,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 		if c.Tick != nil && cfg.TickInterval > 0 && !c.Now().Before(nextTick) {
-			if err := c.Tick(ctx); err != nil && ctx.Err() == nil {
+			err := Safe(func() error { return c.Tick(ctx) })
+			switch {
+			case errors.Is(err, ErrPanic):
+				c.Log.Error().Err(err).Msg("the periodic sweep panicked; it runs again at its next turn")
+			case err != nil && ctx.Err() == nil:
 				c.Health.Fail("run the periodic sweep", err)
 			}
 			nextTick = c.Now().Add(cfg.TickInterval)
@@ -190,11 +195,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 // process handles entry and acknowledges it; it returns only transient
 // errors, after which the entry is still pending.
 func (c *Consumer) process(ctx context.Context, entry string) error {
-	if err := c.Handle(ctx, entry); err != nil {
+	if err := Safe(func() error { return c.Handle(ctx, entry) }); err != nil {
 		if !Permanent(err) {
 			return err
 		}
-		c.Log.Warn().Err(err).Str("entry", entry).Msg("skipping an entry that cannot be handled")
+		ev := c.Log.Warn()
+		if errors.Is(err, ErrPanic) {
+			ev = c.Log.Error()
+		}
+		ev.Err(err).Str("entry", entry).Msg("skipping an entry that cannot be handled")
 	}
 	return c.Queue.Ack(ctx, entry)
 }

@@ -3,6 +3,8 @@ package loopx
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +20,22 @@ import (
 // ErrBadInput marks a value found in Redis that a loop cannot use (a
 // malformed command, a key of the wrong kind): it is logged and skipped.
 var ErrBadInput = errors.New("bad input")
+
+// ErrPanic marks a handler that panicked: the entry it handled is treated
+// as malformed (logged and dropped), so that one poison value cannot make
+// every server process crash in turn.
+var ErrPanic = errors.New("handler panicked")
+
+// Safe runs f and turns a panic into an error wrapping ErrPanic and
+// ErrBadInput, with the stack.
+func Safe(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w (%w): %v\n%s", ErrPanic, ErrBadInput, r, debug.Stack())
+		}
+	}()
+	return f()
+}
 
 // transientReplies are Redis error replies that go away by themselves.
 var transientReplies = []string{"LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN",

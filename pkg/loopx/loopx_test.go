@@ -61,6 +61,16 @@ func (redisNil) Is(target error) bool {
 	return target != nil && target.Error() == "redis: nil"
 }
 
+func TestSafe(t *testing.T) {
+	require.NoError(t, loopx.Safe(func() error { return nil }))
+	plain := errors.New("plain")
+	require.Equal(t, plain, loopx.Safe(func() error { return plain }))
+	err := loopx.Safe(func() error { panic("boom") })
+	require.ErrorIs(t, err, loopx.ErrPanic)
+	require.True(t, loopx.Permanent(err), "a panic is not retried")
+	require.Contains(t, err.Error(), "boom")
+}
+
 func TestHealthLogsOncePerInterval(t *testing.T) {
 	var logs looptest.Logs
 	now := time.Unix(1000, 0)
@@ -115,8 +125,12 @@ func (h *handler) handle(_ context.Context, entry string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = append(h.handled, entry)
-	if entry == "poison" {
+	switch entry {
+	case "poison":
 		return fmt.Errorf("entry %q: %w", entry, loopx.ErrBadInput)
+	case "panic":
+		var m map[string]int
+		m["boom"]++ // a bug that a malformed value triggers
 	}
 	if h.fail[entry] > 0 {
 		h.fail[entry]--
@@ -157,7 +171,7 @@ func TestConsumerHandlesRetriesAndSkips(t *testing.T) {
 		q := c.Keys.ArbiterQueue()
 		// an entry taken in an earlier life of this consumer id, never acked
 		require.NoError(t, b.RDB.RPush(ctx, schema.Processing(q, "c1"), "old").Err())
-		require.NoError(t, b.RDB.RPush(ctx, q, "flaky", "poison", "ok").Err())
+		require.NoError(t, b.RDB.RPush(ctx, q, "flaky", "poison", "panic", "ok").Err())
 		ticks := make(chan struct{}, 100)
 		cons.Tick = func(context.Context) error { ticks <- struct{}{}; return nil }
 
@@ -166,7 +180,9 @@ func TestConsumerHandlesRetriesAndSkips(t *testing.T) {
 		require.Equal(t, "old", h.handled[0], "pending entries of the same id come first")
 		require.Equal(t, 3, h.count("flaky"), "a transient failure is retried until it succeeds")
 		require.Equal(t, 1, h.count("poison"), "a permanent failure is not retried")
+		require.Equal(t, 1, h.count("panic"), "a handler that panics drops the entry, and the loop goes on")
 		require.Equal(t, 1, logs.Count("warn", "skipping an entry"), logs.String())
+		require.Equal(t, 1, logs.Count("error", "skipping an entry"), "a panic is logged as an error")
 		require.Equal(t, 1, logs.Count("error", "cannot handle an entry"), "two failures in one interval log once")
 		require.Equal(t, 1, logs.Count("info", "working again"))
 		require.Eventually(t, func() bool { return len(ticks) >= 2 }, 10*time.Second, 5*time.Millisecond, "the tick repeats")
