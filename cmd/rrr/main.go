@@ -58,6 +58,10 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
 		activesCommand(), nodesCommand(),
+		serverCommand(),
+		dispatcherCommand(),
+		arbiterCommand(),
+		persisterCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = usageError
