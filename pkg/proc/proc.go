@@ -337,3 +337,28 @@ func SignalName(sig syscall.Signal) string {
 	}
 	return fmt.Sprintf("signal %d", int(sig))
 }
+
+// StartInGroup starts cmd in a process group of its own, which dies with
+// the caller where the system allows it (Pdeathsig on Linux). For long
+// lived children (slaves) whose output the caller wires itself.
+func StartInGroup(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrStart, cmd.Path, err)
+	}
+	return nil
+}
+
+// WaitGroup waits for a command started with StartInGroup, kills what is
+// left of its group with SIGKILL before reaping it, and returns Wait's
+// error.
+func WaitGroup(cmd *exec.Cmd) error {
+	pgid := cmd.Process.Pid
+	if waitExited(pgid) {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		return cmd.Wait()
+	}
+	err := cmd.Wait()
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return err
+}
