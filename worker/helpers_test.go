@@ -143,7 +143,7 @@ func (e *env) load(t *testing.T, ts string) *model.Snapshot {
 func task(t *testing.T, s *model.Snapshot, spec string) model.Task {
 	t.Helper()
 	for _, k := range s.Tasks {
-		if k.SpecFile == spec {
+		if k.Key == schema.Task(s.Key, spec) {
 			return k
 		}
 	}
@@ -166,7 +166,7 @@ func startArbiter(t *testing.T, c *schema.Client) *fakeArbiter {
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			v, err := c.Redis().BLPop(ctx, 100*time.Millisecond, c.Keys.ArbiterQueue()).Result()
+			v, err := c.Redis().BLPop(ctx, time.Second, c.Keys.ArbiterQueue()).Result()
 			if err != nil {
 				continue
 			}
