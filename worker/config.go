@@ -63,7 +63,9 @@ type Config struct {
 	PollInterval      time.Duration // taskset status poll, beside the events channel
 	StopGrace         time.Duration // slaves: SIGTERM, then SIGKILL after this
 	// MaxSlaveCrashes is how often one slave slot may crash during a
-	// taskset; one more crash fails the taskset.
+	// taskset; one more crash fails the taskset. 0 means
+	// DefaultMaxSlaveCrashes, a negative number none (the first crash
+	// fails the taskset).
 	MaxSlaveCrashes int
 	LogCap          int           // bytes of the worker log text per taskset in Redis
 	KeepLogs        time.Duration // full outputs older than this are removed; <0 keeps all
@@ -120,8 +122,8 @@ func hostname() string {
 	return h
 }
 
-// validate fills defaults and checks values.
-func (c *Config) validate() error {
+// Validate fills defaults and checks values; New calls it.
+func (c *Config) Validate() error {
 	if c.ID == "" {
 		c.ID = hostname()
 	}
@@ -140,8 +142,11 @@ func (c *Config) validate() error {
 	setDur(&c.PopTimeout, DefaultPopTimeout)
 	setDur(&c.PollInterval, DefaultPollInterval)
 	setDur(&c.StopGrace, DefaultStopGrace)
-	if c.MaxSlaveCrashes == 0 {
+	switch {
+	case c.MaxSlaveCrashes == 0:
 		c.MaxSlaveCrashes = DefaultMaxSlaveCrashes
+	case c.MaxSlaveCrashes < 0:
+		c.MaxSlaveCrashes = 0
 	}
 	if c.LogCap <= 0 {
 		c.LogCap = DefaultLogCap
@@ -169,8 +174,6 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: no working directory: set --working-dir", ErrConfig)
 	case c.HeartbeatInterval >= c.HeartbeatTTL:
 		return fmt.Errorf("%w: heartbeat interval %s must be shorter than its TTL %s", ErrConfig, c.HeartbeatInterval, c.HeartbeatTTL)
-	case c.MaxSlaveCrashes < 0:
-		return fmt.Errorf("%w: max slave crashes %d: give 0 or more", ErrConfig, c.MaxSlaveCrashes)
 	case c.RedisURL == "":
 		return fmt.Errorf("%w: no Redis URL to hand to the slaves", ErrConfig)
 	}

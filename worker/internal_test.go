@@ -144,7 +144,7 @@ func TestConfigValidation(t *testing.T) {
 		return Config{ID: "box", WorkingDir: t.TempDir(), RedisURL: "redis://127.0.0.1:6379/0", SlaveCommand: []string{"x"}}
 	}
 	c := good()
-	require.NoError(t, c.validate())
+	require.NoError(t, c.Validate())
 	require.Equal(t, DefaultHeartbeatTTL, c.HeartbeatTTL)
 	require.Equal(t, DefaultMaxSlaveCrashes, c.MaxSlaveCrashes)
 	require.Positive(t, c.Slaves)
@@ -160,7 +160,7 @@ func TestConfigValidation(t *testing.T) {
 	for want, mod := range bad {
 		c := good()
 		mod(&c)
-		err := c.validate()
+		err := c.Validate()
 		require.ErrorIs(t, err, ErrConfig, want)
 		require.Contains(t, err.Error(), want)
 	}

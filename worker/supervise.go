@@ -80,7 +80,7 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 		}
 		stopping = reason
 		if len(live) > 0 {
-			r.logf("stopping %d slaves: %s", len(live), reason)
+			r.logf("stopping %d slave(s): %s", len(live), reason)
 		}
 		for p := range live {
 			p.signal(syscall.SIGTERM)

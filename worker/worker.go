@@ -44,7 +44,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = deps.Client.Keys.Namespace()
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	key := deps.Client.Keys.Worker(cfg.ID)

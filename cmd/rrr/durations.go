@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseDuration reads a time flag: a Go duration ("90s", "5m", "1h30m") or
+// a bare number of seconds ("90", "1.5"). Negative values are refused.
+func parseDuration(flag, s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseFloat(s, 64); err == nil {
+		d = time.Duration(secs * float64(time.Second))
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, usagef("--%s %q: want a duration such as 90s, 5m, 1h30m, or a number of seconds", flag, s)
+	}
+	if d < 0 {
+		return 0, usagef("--%s %q: a duration may not be negative", flag, s)
+	}
+	return d, nil
+}
