@@ -77,7 +77,7 @@ func (h logHook) Run(_ *zerolog.Event, level zerolog.Level, msg string) {
 // Run registers the slave and works until the taskset is over (nil) or
 // ctx ends (nil: a trial in hand is stopped and recorded as error, so that
 // it is retried elsewhere). An error means the slave could not work at all.
-func (s *Slave) Run(ctx context.Context) error {
+func (s *Slave) Run(ctx context.Context) (err error) {
 	fields := map[string]string{
 		schema.FWorker: s.cfg.Worker, schema.FNumber: strconv.Itoa(s.cfg.Number),
 		schema.FPid: strconv.Itoa(os.Getpid()),
@@ -94,8 +94,12 @@ func (s *Slave) Run(ctx context.Context) error {
 		hb.Wait()
 		fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, err := s.c.Stamp(fin, s.cfg.Slave, schema.FFinishedAt, schema.FStatus, schema.SlaveNormalExit); err != nil {
-			s.log.Warn().Err(err).Msg("record the slave's exit")
+		// On an error the slave exits non-zero, and the worker records
+		// the failure.
+		if err == nil {
+			if _, serr := s.c.Stamp(fin, s.cfg.Slave, schema.FFinishedAt, schema.FStatus, schema.SlaveNormalExit); serr != nil {
+				s.log.Warn().Err(serr).Msg("record the slave's exit")
+			}
 		}
 		_ = s.c.Redis().Del(fin, schema.Heartbeat(s.cfg.Slave)).Err()
 	}()

@@ -78,7 +78,12 @@ func (e *env) startWorker(t *testing.T, mod func(*worker.Config)) *runningWorker
 
 func (e *env) dispatch(t *testing.T, ts string, w *runningWorker) {
 	t.Helper()
-	out, err := e.c.Dispatch(bg, ts, w.key)
+	e.dispatchKey(t, ts, w.key)
+}
+
+func (e *env) dispatchKey(t *testing.T, ts, worker string) {
+	t.Helper()
+	out, err := e.c.Dispatch(bg, ts, worker)
 	require.NoError(t, err)
 	require.Equal(t, schema.DispatchOK, out)
 }
@@ -361,5 +366,51 @@ func TestWorkerShutdownHandsBackItsWork(t *testing.T) {
 		tr := task(t, e.load(t, ts), "hang.sh").Trials[0]
 		require.Equal(t, schema.StatusError, tr.Status, "retried elsewhere")
 		require.Contains(t, tr.Error, "stopped before the trial finished")
+	})
+}
+
+func TestWorkerLeavesTheTasksetOfAnEarlierLife(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"a.sh"}})
+		key := e.c.Keys.Worker("phoenix")
+		// An earlier process with this id held ts when it was killed.
+		_, err := e.c.RegisterWorker(bg, key, time.Second, nil)
+		require.NoError(t, err)
+		e.dispatchKey(t, ts, key)
+		_, err = e.c.StartWorkerLog(bg, ts, key)
+		require.NoError(t, err)
+
+		w := e.startWorker(t, func(c *worker.Config) { c.ID = "phoenix" })
+		e.waitReleased(t, w, ts)
+		require.Eventually(t, func() bool { return len(e.list(t, schema.WorkerQueue(key))) == 0 },
+			wait, 20*time.Millisecond, "the stale queue entry is dropped")
+		require.Equal(t, "", e.hget(t, key, schema.FTaskset))
+		members, err := e.b.RDB.SMembers(bg, schema.Assigned(ts)).Result()
+		require.NoError(t, err)
+		require.Empty(t, members, "its place in the taskset is free again")
+		require.Contains(t, e.load(t, ts).WorkerLogs[0].Log, "the worker restarted and left the taskset")
+	})
+}
+
+func TestWorkerRegistersAgainAfterBeingRemoved(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		w := e.startWorker(t, nil)
+		// As the dispatcher does once the heartbeat has expired (a
+		// network partition, a stopped VM).
+		require.NoError(t, e.b.RDB.Del(bg, schema.Heartbeat(w.key)).Err())
+		removed, err := e.c.RemoveWorker(bg, w.key)
+		require.NoError(t, err)
+		require.True(t, removed)
+		require.Eventually(t, func() bool {
+			ok, err := e.b.RDB.SIsMember(bg, e.c.Keys.Workers(), w.key).Result()
+			return err == nil && ok && e.hget(t, w.key, schema.FWorkerType) == schema.DefaultWorkerType
+		}, wait, 20*time.Millisecond, "the worker did not register again")
+		// and it gets work again
+		e.write(t, map[string]string{"a.sh": "true"})
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"a.sh"}})
+		e.dispatch(t, ts, w)
+		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
 	})
 }
