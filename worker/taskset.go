@@ -75,7 +75,6 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 	// tctx ends when the taskset is over (or the worker stops): rsync and
 	// setup are cut short, slaves are stopped.
 	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	over := make(chan struct{})
 	var watcher sync.WaitGroup
 	watcher.Add(1)
