@@ -50,28 +50,25 @@ func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
 		cfg.Host = hostname()
 	}
 	s := &Slave{cfg: cfg, c: deps.Client, every: logx.Every(30*time.Second, time.Now)}
-	// Info and above also go to the slave's log in Redis, which the
-	// results store keeps with the taskset.
-	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger().
-		Hook(logHook{c: deps.Client, key: schema.SlaveLog(cfg.Slave), limit: cfg.Trial.LogCap})
+	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger()
 	return s, nil
 }
 
-// logHook appends each log message of level info or above to a log key.
-type logHook struct {
-	c     *schema.Client
-	key   string
-	limit int
-}
-
-func (h logHook) Run(_ *zerolog.Event, level zerolog.Level, msg string) {
-	if level < zerolog.InfoLevel || level == zerolog.NoLevel {
+// logf logs a message, and keeps it (info and above, whatever the log
+// level) in the slave's log in Redis, which is stored with the taskset.
+func (s *Slave) logf(level zerolog.Level, err error, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.log.WithLevel(level).Err(err).Msg(msg)
+	if level < zerolog.InfoLevel {
 		return
+	}
+	if err != nil {
+		msg += ": " + err.Error()
 	}
 	line := fmt.Sprintf("%s %s %s\n", time.Now().UTC().Format(time.RFC3339), level, msg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = h.c.AppendLog(ctx, h.key, line, h.limit)
+	_ = s.c.AppendLog(ctx, schema.SlaveLog(s.cfg.Slave), line, s.cfg.Trial.LogCap)
 }
 
 // Run registers the slave and works until the taskset is over (nil) or
@@ -98,7 +95,7 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		// the failure.
 		if err == nil {
 			if _, serr := s.c.Stamp(fin, s.cfg.Slave, schema.FFinishedAt, schema.FStatus, schema.SlaveNormalExit); serr != nil {
-				s.log.Warn().Err(serr).Msg("record the slave's exit")
+				s.logf(zerolog.WarnLevel, serr, "record the slave's exit")
 			}
 		}
 		_ = s.c.Redis().Del(fin, schema.Heartbeat(s.cfg.Slave)).Err()
@@ -110,13 +107,13 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 	}
 	s.ts = ts
 	if ts.Status != schema.StatusRunning {
-		s.log.Info().Msgf("taskset %s is %q, not running: nothing to do", ts.Key, ts.Status)
+		s.logf(zerolog.InfoLevel, nil, "taskset %s is %q, not running: nothing to do", ts.Key, ts.Status)
 		return nil
 	}
 	if ts.TrialCommand == "" {
 		return fmt.Errorf("slave %s: taskset %s has no trial command (and this slave cannot run its slave command)", s.cfg.Slave, ts.Key)
 	}
-	s.log.Info().Msgf("slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
+	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
 
 	sub := s.c.Redis().Subscribe(ctx, schema.Events(s.cfg.Taskset))
 	defer sub.Close()
@@ -151,7 +148,7 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 			continue
 		}
 		if status != schema.StatusRunning {
-			s.log.Info().Msgf("taskset is %q: slave exits", status)
+			s.logf(zerolog.InfoLevel, nil, "taskset is %q: slave exits", status)
 			break
 		}
 	}
@@ -168,7 +165,7 @@ func (s *Slave) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 			if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
-				s.log.Warn().Err(err).Msg("slave heartbeat")
+				s.logf(zerolog.WarnLevel, err, "slave heartbeat")
 			}
 		}
 	}
@@ -204,7 +201,7 @@ func (s *Slave) pause(ctx context.Context, what string, err error) {
 		return
 	}
 	if s.every(what) {
-		s.log.Warn().Err(err).Msgf("%s failed; retrying", what)
+		s.logf(zerolog.WarnLevel, err, "%s failed; retrying", what)
 	}
 	select {
 	case <-ctx.Done():
@@ -226,7 +223,7 @@ func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
 	trialID := newID()
 	out, trial, _, err := s.c.StartTrial(ctx, s.cfg.Taskset, task, trialID, s.cfg.Slave)
 	if err != nil {
-		s.log.Error().Err(err).Msgf("start a trial of %s", task)
+		s.logf(zerolog.ErrorLevel, err, "start a trial of %s", task)
 		if !errors.Is(err, schema.ErrInvalid) {
 			// The reply was lost, maybe not the write: a trial left running
 			// under a live slave would never be recovered.
@@ -238,7 +235,7 @@ func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
 	case schema.StartSettled:
 		return false
 	case schema.StartStopped:
-		s.log.Info().Msg("taskset is over: slave exits")
+		s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
 		return true
 	}
 	var res trialOutcome
@@ -248,10 +245,10 @@ func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
 	case specErr != nil:
 		res = errorOutcome(fmt.Sprintf("refused: %v; nothing was run", specErr))
 	default:
-		s.log.Info().Msgf("trial %s of %s started", trialID, spec)
+		s.logf(zerolog.InfoLevel, nil, "trial %s of %s started", trialID, spec)
 		res = s.runTrial(ctx, spec, t.EstimateSec, trialID)
 	}
-	s.log.Info().Msgf("trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
+	s.logf(zerolog.InfoLevel, nil, "trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
 		trialID, t.SpecFile, res.status, res.passed, res.pending, res.failed, errSuffix(res.fields[schema.FError]))
 	s.finish(ctx, trial, res)
 	return false
@@ -275,16 +272,16 @@ func (s *Slave) finish(ctx context.Context, trial string, res trialOutcome) {
 		cancel()
 		if err == nil || errors.Is(err, schema.ErrInvalid) {
 			if err != nil {
-				s.log.Error().Err(err).Msgf("record trial %s", trial)
+				s.logf(zerolog.ErrorLevel, err, "record trial %s", trial)
 			}
 			return
 		}
 		if time.Now().After(deadline) || (ctx.Err() != nil && attempt >= 2) {
-			s.log.Error().Err(err).Msgf("could not record trial %s; the arbiter will find it lost", trial)
+			s.logf(zerolog.ErrorLevel, err, "could not record trial %s; the arbiter will find it lost", trial)
 			return
 		}
 		if s.every("finish") {
-			s.log.Warn().Err(err).Msgf("record trial %s; retrying", trial)
+			s.logf(zerolog.WarnLevel, err, "record trial %s; retrying", trial)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -41,7 +41,9 @@ func (e *env) runSlave(t *testing.T, ts string) *model.Snapshot {
 	logFile, err := os.Create(e.path("slave.log"))
 	require.NoError(t, err)
 	defer logFile.Close()
-	s, err := worker.NewSlave(e.slaveConfig(ts), worker.SlaveDeps{Client: e.c, Logger: zerolog.New(logFile)})
+	s, err := worker.NewSlave(e.slaveConfig(ts), worker.SlaveDeps{Client: e.c,
+		// The slave log in Redis keeps trial lines whatever the log level.
+		Logger: zerolog.New(logFile).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
+
 	"github.com/rrr-dev/rrr/pkg/format"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/proc"
@@ -83,7 +85,7 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 		return errorOutcome(fmt.Sprintf("create the output directory: %v", err))
 	}
 	if _, err := os.Stat(filepath.Join(s.cfg.WorkingCopy, filepath.FromSlash(spec))); err != nil {
-		s.log.Warn().Msgf("spec file %s is not in the working copy %s: %v", spec, s.cfg.WorkingCopy, err)
+		s.logf(zerolog.WarnLevel, nil, "spec file %s is not in the working copy %s: %v", spec, s.cfg.WorkingCopy, err)
 	}
 	soft, hard := Timeouts(estimateSec,
 		time.Duration(s.ts.UnknownSpecTimeoutSec)*time.Second, time.Duration(s.ts.LeastTimeoutSec)*time.Second,
@@ -99,10 +101,10 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 		return errorOutcome(fmt.Sprintf("could not run the trial in %s: %v", s.cfg.WorkingCopy, runErr))
 	}
 	if res.OutputErr != nil {
-		s.log.Warn().Msgf("full output of %s is incomplete: %v", spec, res.OutputErr)
+		s.logf(zerolog.WarnLevel, nil, "full output of %s is incomplete: %v", spec, res.OutputErr)
 	}
 	if res.OutputCut {
-		s.log.Warn().Msgf("trial of %s left a process outside its group holding its output; output after %s was not read", spec, s.cfg.Trial.WaitDelay)
+		s.logf(zerolog.WarnLevel, nil, "trial of %s left a process outside its group holding its output; output after %s was not read", spec, s.cfg.Trial.WaitDelay)
 	}
 
 	reportBytes, _ := readCapped(report, maxParseInput)
@@ -245,14 +247,14 @@ func (s *Slave) recordPgid(pgid int) {
 		return
 	}
 	if err := writeFileAtomic(s.cfg.PgidFile, strconv.Itoa(pgid)); err != nil {
-		s.log.Warn().Msgf("record the trial's process group in %s: %v", s.cfg.PgidFile, err)
+		s.logf(zerolog.WarnLevel, nil, "record the trial's process group in %s: %v", s.cfg.PgidFile, err)
 	}
 }
 
 func (s *Slave) clearPgid() {
 	if s.cfg.PgidFile != "" {
 		if err := os.Remove(s.cfg.PgidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Warn().Msgf("remove %s: %v", s.cfg.PgidFile, err)
+			s.logf(zerolog.WarnLevel, nil, "remove %s: %v", s.cfg.PgidFile, err)
 		}
 	}
 }
