@@ -38,27 +38,40 @@ func (e *env) slaveConfig(ts string) worker.SlaveConfig {
 // returns the taskset.
 func (e *env) runSlave(t *testing.T, ts string) *model.Snapshot {
 	t.Helper()
+	return e.startSlave(t, ts)()
+}
+
+// startSlave starts an in-process slave; the function it returns waits
+// for it to exit (call it from the test's goroutine) and loads the taskset.
+func (e *env) startSlave(t *testing.T, ts string) func() *model.Snapshot {
+	t.Helper()
 	logFile, err := os.Create(e.path("slave.log"))
 	require.NoError(t, err)
-	defer logFile.Close()
 	s, err := worker.NewSlave(e.slaveConfig(ts), worker.SlaveDeps{Client: e.c,
 		// The slave log in Redis keeps trial lines whatever the log level.
 		Logger: zerolog.New(logFile).Level(zerolog.WarnLevel)})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(bg)
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(2 * wait):
+	t.Cleanup(func() {
 		cancel()
 		<-done
-		b, _ := os.ReadFile(e.path("slave.log"))
-		t.Fatalf("the slave did not finish the taskset; its log:\n%s", b)
+		done <- nil
+		_ = logFile.Close()
+	})
+	return func() *model.Snapshot {
+		t.Helper()
+		select {
+		case err := <-done:
+			done <- err
+			require.NoError(t, err)
+		case <-time.After(2 * wait):
+			b, _ := os.ReadFile(e.path("slave.log"))
+			t.Fatalf("the slave did not finish the taskset; its log:\n%s", b)
+		}
+		return e.load(t, ts)
 	}
-	return e.load(t, ts)
 }
 
 // onlyTrial is the single trial of the single task of a snapshot.
@@ -201,8 +214,7 @@ func TestSlaveChecksOnceWhenIdle(t *testing.T) {
 		// The fake arbiter queues the failed task again; this slave tried
 		// it already, so it waits instead of taking it again.
 		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", MaxTrials: 3, Specs: []string{"fail.sh"}})
-		done := make(chan *model.Snapshot, 1)
-		go func() { done <- e.runSlave(t, ts) }()
+		finished := e.startSlave(t, ts)
 		require.Eventually(t, func() bool { return e.arb.count(schema.CmdCheck, ts) >= 1 }, wait, 10*time.Millisecond)
 		require.Equal(t, []string{schema.Task(ts, "fail.sh")}, e.list(t, schema.TaskQueue(ts)))
 		for range 3 { // wake-ups do not make it check again, nor take the task
@@ -210,7 +222,7 @@ func TestSlaveChecksOnceWhenIdle(t *testing.T) {
 		}
 		_, err := e.c.CancelTaskset(bg, ts, "test over")
 		require.NoError(t, err)
-		s := <-done
+		s := finished()
 		require.Len(t, task(t, s, "fail.sh").Trials, 1)
 		require.Equal(t, 1, e.arb.count(schema.CmdCheck, ts))
 		require.Equal(t, schema.SlaveNormalExit, s.Slaves[0].Status)

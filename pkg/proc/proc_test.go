@@ -213,9 +213,14 @@ func TestRunCancel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		pidIn(t, filepath.Join(dir, "started"))
-		cancel()
+	go func() { // no require here: not the test's goroutine
+		for {
+			if b, err := os.ReadFile(filepath.Join(dir, "started")); err == nil && len(b) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}()
 	res, err := proc.Run(ctx, proc.Spec{
 		Argv:  []string{"sh", "-c", `trap '' TERM; echo $$ > started; sleep 300`},
