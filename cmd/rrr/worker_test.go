@@ -88,6 +88,7 @@ func wkStart(t *testing.T, bin string, srv *redistest.Server, ns string, args ..
 	p.cmd = exec.Command(bin, argv...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.WaitDelay = 2 * time.Second // a leaked slave holding the output pipe must not hang the test
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
@@ -238,4 +239,56 @@ func TestWorkerCommandUsageErrors(t *testing.T) {
 		require.Equal(t, exitUsage, code, "%v: %s", c.args, stderr.String())
 		require.Contains(t, stderr.String(), c.want, c.args)
 	}
+}
+
+func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
+	t.Parallel()
+	bin, srv := wkBuild(t), wkRedis(t)
+	ctx := context.Background()
+	c := schema.NewClient(srv.Client(), "e2e")
+	dir := t.TempDir()
+	trialPid := filepath.Join(dir, "trial.pid")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "project"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "project", "hang.sh"),
+		[]byte("echo $$ > "+trialPid+"; exec sleep 600"), 0o644))
+	p := wkStart(t, bin, srv, "e2e", "--id", "box-3", "--slaves", "1", "--working-dir", filepath.Join(dir, "work"))
+	key := c.Keys.Worker("box-3")
+	wkAlive(t, c, key)
+	ts, err := c.CreateTaskset(ctx, "t3", schema.TasksetSpec{RsyncName: "project", RsyncRemotePath: dir,
+		TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+	require.NoError(t, err)
+	out, err := c.Dispatch(ctx, ts, key)
+	require.NoError(t, err)
+	require.Equal(t, schema.DispatchOK, out)
+
+	var trial int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(trialPid)
+		if err != nil {
+			return false
+		}
+		trial, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, wkWait, 20*time.Millisecond)
+	t.Cleanup(func() { _ = syscall.Kill(trial, syscall.SIGKILL) })
+	slaves, err := c.Redis().LRange(ctx, schema.TasksetSlaves(ts), 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, slaves, 1)
+	slave, err := strconv.Atoi(c.Redis().HGet(ctx, slaves[0], schema.FPid).Val())
+	require.NoError(t, err)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	p.wkExit(t)
+	for what, pid := range map[string]int{"slave": slave, "trial": trial} {
+		require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || wkZombie(pid) },
+			wkWait, 20*time.Millisecond, "the %s outlived its killed worker", what)
+	}
+}
+
+// wkZombie reports whether pid is a zombie, dead but not yet reaped.
+func wkZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return err == nil && i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
