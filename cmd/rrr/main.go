@@ -56,7 +56,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // commands lists every command, in the order `rrr --help` shows them.
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
-		workerCommand(), slaveCommand(),
+		serverCommand(),
+		dispatcherCommand(),
+		arbiterCommand(),
+		persisterCommand(),
+		workerCommand(),
+		slaveCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = usageError

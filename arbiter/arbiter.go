@@ -1,0 +1,200 @@
+package arbiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// DefaultSweepInterval is how often every active taskset is checked.
+const DefaultSweepInterval = 5 * time.Second
+
+// Config tunes an arbiter; zero values take the defaults.
+type Config struct {
+	// ConsumerID names this arbiter on the arbiter queue (default
+	// host-pid-random); it must differ between arbiters that run at once.
+	ConsumerID string
+	// SweepInterval is how often every active taskset is checked, so that
+	// recovery does not depend on a slave sending `check`.
+	SweepInterval time.Duration
+	// Queue tunes the reliable queue consumer (pop, heartbeat, recovery).
+	Queue loopx.ConsumerConfig
+	// BackoffMin, BackoffMax bound the wait after a transient failure;
+	// LogInterval is how often a repeating failure is logged.
+	BackoffMin, BackoffMax, LogInterval time.Duration
+}
+
+// Deps are what an arbiter works with.
+type Deps struct {
+	Client *schema.Client
+	Log    zerolog.Logger
+	Now    func() time.Time // default time.Now
+}
+
+// Arbiter settles tasks and tasksets; see the package documentation.
+type Arbiter struct {
+	cfg    Config
+	c      *schema.Client
+	rdb    redis.UniversalClient
+	log    zerolog.Logger
+	now    func() time.Time
+	health *loopx.Health
+
+	mu     sync.Mutex
+	bad    func(kind string) bool // rate limit of logs about malformed tasksets
+	queue  *schema.Queue
+	runner *loopx.Consumer
+}
+
+// New validates cfg and returns an arbiter.
+func New(cfg Config, deps Deps) (*Arbiter, error) {
+	if deps.Client == nil {
+		return nil, errors.New("arbiter: a schema client is required")
+	}
+	if cfg.ConsumerID == "" {
+		cfg.ConsumerID = loopx.ConsumerID()
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.SweepInterval < 0 {
+		return nil, fmt.Errorf("arbiter: sweep interval %s: must be positive", cfg.SweepInterval)
+	}
+	if cfg.LogInterval == 0 {
+		cfg.LogInterval = loopx.DefaultLogInterval
+	}
+	cfg.Queue = cfg.Queue.WithDefaults()
+	cfg.Queue.TickInterval = cfg.SweepInterval
+	if err := cfg.Queue.Validate(); err != nil {
+		return nil, fmt.Errorf("arbiter: %w", err)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	log := deps.Log.With().Str("component", "arbiter").Logger()
+	a := &Arbiter{
+		cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(), log: log, now: deps.Now,
+		health: loopx.NewHealth(log, cfg.BackoffMin, cfg.BackoffMax, cfg.LogInterval, deps.Now),
+		bad:    logx.Every(cfg.LogInterval, deps.Now),
+		queue:  deps.Client.Queue(deps.Client.Keys.ArbiterQueue(), cfg.ConsumerID),
+	}
+	a.runner = &loopx.Consumer{Queue: a.queue, Config: cfg.Queue, Handle: a.Handle, Tick: a.Sweep,
+		Log: log, Health: a.health, Now: deps.Now}
+	return a, nil
+}
+
+// ConsumerID is the arbiter's id on the arbiter queue.
+func (a *Arbiter) ConsumerID() string { return a.cfg.ConsumerID }
+
+// Run handles arbiter commands and sweeps the active tasksets until ctx is
+// cancelled; then it finishes the command in hand, hands back what it holds
+// and returns nil.
+func (a *Arbiter) Run(ctx context.Context) error {
+	a.log.Info().Str("queue", a.c.Keys.ArbiterQueue()).Stringer("sweep_interval", a.cfg.SweepInterval).Msg("arbiter started")
+	err := a.runner.Run(ctx)
+	a.log.Info().Msg("arbiter stopped")
+	return err
+}
+
+// Handle carries out one arbiter command (the wire form, "<verb>\t<key>").
+// A malformed command is an error for which loopx.Permanent is true: it
+// cannot succeed later. Handle is idempotent.
+func (a *Arbiter) Handle(ctx context.Context, entry string) error {
+	cmd, err := schema.ParseCommand(entry)
+	if err != nil {
+		return fmt.Errorf("%w: %w", loopx.ErrBadInput, err)
+	}
+	switch cmd.Verb {
+	case schema.CmdTrial:
+		return a.settleTrial(ctx, cmd.Key)
+	case schema.CmdCheck:
+		return a.Check(ctx, cmd.Key)
+	case schema.CmdCancel:
+		return a.stop(ctx, cmd.Key, schema.StatusCancelled)
+	case schema.CmdFail:
+		return a.stop(ctx, cmd.Key, schema.StatusFailed)
+	}
+	return fmt.Errorf("arbiter command %q: %w: unknown verb", entry, loopx.ErrBadInput)
+}
+
+// settleTrial settles the task of a finished trial.
+func (a *Arbiter) settleTrial(ctx context.Context, trial string) error {
+	task, err := a.rdb.HGet(ctx, trial, schema.FTask).Result()
+	if errors.Is(err, redis.Nil) || (err == nil && task == "") {
+		return fmt.Errorf("trial %s: %w: no such trial (or it names no task)", trial, loopx.ErrBadInput)
+	}
+	if err != nil {
+		return fmt.Errorf("read trial %s: %w", trial, err)
+	}
+	out, finished, err := a.c.SettleTask(ctx, task)
+	if err != nil {
+		return err
+	}
+	a.log.Debug().Str("trial", trial).Str("task", task).Str("outcome", string(out)).Msg("settled")
+	if finished != "" {
+		a.log.Info().Str("task", task).Str("status", finished).Msg("taskset finished: its last task got its verdict")
+	}
+	return nil
+}
+
+// stop cancels or fails a taskset. The client and the worker stop it
+// themselves before sending the command, so this is usually a no-op; it
+// exists for senders that only speak the original protocol.
+func (a *Arbiter) stop(ctx context.Context, ts, status string) error {
+	if _, ok := a.c.Keys.TasksetID(ts); !ok {
+		return fmt.Errorf("%s %q: %w: not a taskset key of namespace %s", status, ts, loopx.ErrBadInput, a.c.Keys.Namespace())
+	}
+	var stopped bool
+	var err error
+	if status == schema.StatusCancelled {
+		stopped, err = a.c.CancelTaskset(ctx, ts, "cancelled by a cancel command")
+	} else {
+		stopped, err = a.c.FailTaskset(ctx, ts, "failed by a fail command")
+	}
+	if err != nil {
+		return err
+	}
+	if stopped {
+		a.log.Info().Str("taskset", ts).Str("status", status).Msg("taskset stopped by command")
+	}
+	return nil
+}
+
+// Sweep checks every active taskset, oldest first. A taskset that cannot
+// be checked (a malformed value) is logged, at most once per log interval,
+// and skipped; Sweep returns only transient errors.
+func (a *Arbiter) Sweep(ctx context.Context) error {
+	active, err := a.rdb.LRange(ctx, a.c.Keys.ActiveTaskset(), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("read active tasksets: %w", err)
+	}
+	for _, ts := range active {
+		if ctx.Err() != nil {
+			return nil
+		}
+		// A check in progress is finished even on a stop.
+		err := a.Check(context.WithoutCancel(ctx), ts)
+		if err == nil {
+			continue
+		}
+		if !loopx.Permanent(err) {
+			return err
+		}
+		a.mu.Lock()
+		logIt := a.bad(ts)
+		a.mu.Unlock()
+		if logIt {
+			a.log.Warn().Err(err).Str("taskset", ts).Msg("cannot check an active taskset; skipping it (fix or delete the value)")
+		}
+	}
+	return nil
+}

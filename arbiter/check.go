@@ -1,0 +1,449 @@
+package arbiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// chunk bounds the commands of one pipeline, so that a taskset of 100,000
+// tasks is read in steps that do not block Redis for long.
+const chunk = 1000
+
+// trialInfo is what a check reads of a trial.
+type trialInfo struct {
+	key, status, slave string
+	started            time.Time
+}
+
+// taskInfo is what a check knows of a task that was left.
+type taskInfo struct {
+	key    string
+	trials []trialInfo
+	// queuePos is the task's place in the task queue, -1 when not queued.
+	queuePos int
+	// queued: in the queue when read, or put there by this check.
+	queued bool
+	// done: it has its verdict, or it cannot be handled (malformed).
+	done bool
+	// runningSeen: settle_task found a trial running that the read missed.
+	runningSeen bool
+}
+
+func (t *taskInfo) count(statuses ...string) int {
+	n := 0
+	for _, tr := range t.trials {
+		for _, s := range statuses {
+			if tr.status == s {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (t *taskInfo) running() int { return t.count("") }
+
+func (t *taskInfo) failures() int {
+	return t.count(schema.StatusFailed, schema.StatusError, schema.StatusTimeout)
+}
+
+// oldestRunning is the start of the task's longest-running trial.
+func (t *taskInfo) oldestRunning() time.Time {
+	var oldest time.Time
+	for _, tr := range t.trials {
+		if tr.status == "" && !tr.started.IsZero() && (oldest.IsZero() || tr.started.Before(oldest)) {
+			oldest = tr.started
+		}
+	}
+	return oldest
+}
+
+// worthSettling says whether settle_task would change the task, as far as
+// the read shows: it would give a verdict, or queue a task that has no
+// trial running and is not queued (a slave lost it). settle_task decides
+// from Redis itself; this only spares a script call per task that is
+// merely queued or running, which is most of them in a large taskset.
+func (t *taskInfo) worthSettling(maxTrials int) bool {
+	switch {
+	case t.count(schema.StatusPassed, schema.StatusPending) > 0:
+		return true
+	case t.running() > 0:
+		return false
+	case t.failures() >= maxTrials:
+		return true
+	}
+	return !t.queued
+}
+
+// Check recovers the lost work of taskset ts and finishes it when nothing
+// is left; see the package documentation for the steps. It is idempotent:
+// any number of arbiters may check the same taskset at once.
+func (a *Arbiter) Check(ctx context.Context, ts string) error {
+	if _, ok := a.c.Keys.TasksetID(ts); !ok {
+		return fmt.Errorf("check %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, a.c.Keys.Namespace())
+	}
+	vals, err := a.rdb.HMGet(ctx, ts, schema.FStatus, schema.FMaxTrials).Result()
+	if err != nil {
+		return fmt.Errorf("check taskset %s: %w", ts, err)
+	}
+	status, ok := vals[0].(string)
+	if !ok {
+		return fmt.Errorf("check taskset %s: %w: no such taskset (expired or never created)", ts, loopx.ErrBadInput)
+	}
+	if status != schema.StatusRunning {
+		a.log.Debug().Str("taskset", ts).Str("status", status).Msg("check: taskset is not running")
+		return nil
+	}
+	maxTrials := 1 // as settle_task reads it
+	if s, ok := vals[1].(string); ok {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			maxTrials = n
+		}
+	}
+
+	left, err := a.rdb.LRange(ctx, schema.TasksLeft(ts), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("check taskset %s: read tasks left: %w", ts, err)
+	}
+	if len(left) == 0 {
+		return a.finish(ctx, ts)
+	}
+	tasks, err := a.readTasks(ctx, ts, left)
+	if err != nil {
+		return err
+	}
+	if err := a.reapLostTrials(ctx, tasks); err != nil {
+		return err
+	}
+
+	// Settle every left task whose state calls for it: this gives verdicts
+	// whose `trial` command was lost and queues tasks a dead slave took.
+	for _, t := range tasks {
+		if !t.worthSettling(maxTrials) {
+			continue
+		}
+		out, finished, err := a.c.SettleTask(ctx, t.key)
+		if err != nil {
+			if !loopx.Permanent(err) {
+				return err
+			}
+			a.logBad(t.key, err, "cannot settle a task; skipping it")
+			t.done = true
+			continue
+		}
+		switch out {
+		case schema.SettlePassed, schema.SettlePending, schema.SettleFailed, schema.SettleSettled:
+			t.done = true
+		case schema.SettleRunning:
+			t.runningSeen = true
+		case schema.SettleRequeued, schema.SettleQueued:
+			if out == schema.SettleRequeued && len(t.trials) == 0 {
+				a.log.Info().Str("task", t.key).Msg("requeued a task that was taken and never started (its slave was lost)")
+			}
+			t.queued = true
+		case schema.SettleStopped:
+			return nil
+		}
+		if finished != "" {
+			a.log.Info().Str("taskset", ts).Str("status", finished).Msg("taskset finished")
+			return nil
+		}
+	}
+
+	var remaining []*taskInfo
+	for _, t := range tasks {
+		if !t.done {
+			remaining = append(remaining, t)
+		}
+	}
+	if len(remaining) == 0 {
+		return a.finish(ctx, ts)
+	}
+	if err := a.untry(ctx, ts, remaining, maxTrials); err != nil {
+		return err
+	}
+
+	queued, err := a.rdb.LLen(ctx, schema.TaskQueue(ts)).Result()
+	if err != nil {
+		return fmt.Errorf("check taskset %s: read queue length: %w", ts, err)
+	}
+	if queued > 0 {
+		return nil
+	}
+	// The queue is empty: slaves are idle or about to be. Queue what has no
+	// trial running; when everything runs, duplicate the tail.
+	var idle []*taskInfo
+	for _, t := range remaining {
+		if !t.queued && t.running() == 0 && !t.runningSeen {
+			idle = append(idle, t)
+		}
+	}
+	if len(idle) > 0 {
+		for _, t := range idle {
+			if err := a.requeue(ctx, ts, t, "requeued a task with no trial running"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var pick *taskInfo
+	for _, t := range remaining {
+		if t.running() == 0 {
+			continue // taken from the queue since the read: it is about to run
+		}
+		if pick == nil || len(t.trials) < len(pick.trials) ||
+			(len(t.trials) == len(pick.trials) && t.oldestRunning().Before(pick.oldestRunning())) {
+			pick = t
+		}
+	}
+	if pick == nil {
+		return nil
+	}
+	return a.requeue(ctx, ts, pick, "speculative execution: queued a running task again for an idle slave")
+}
+
+// readTasks reads the queue, the trial lists and the trials of the tasks
+// left. The queue is read first: a task taken between the two reads then
+// looks queued (nothing is done), never lost.
+func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*taskInfo, error) {
+	queue, err := a.rdb.LRange(ctx, schema.TaskQueue(ts), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("check taskset %s: read queue: %w", ts, err)
+	}
+	pos := make(map[string]int, len(queue))
+	for i, k := range queue {
+		if _, seen := pos[k]; !seen {
+			pos[k] = i
+		}
+	}
+	lists := make([]*redis.StringSliceCmd, len(left))
+	if err := pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
+		lists[i] = p.LRange(ctx, schema.TaskTrials(left[i]), 0, -1)
+	}); err != nil {
+		return nil, fmt.Errorf("check taskset %s: read trial lists: %w", ts, err)
+	}
+	tasks := make([]*taskInfo, len(left))
+	var all []*trialInfo
+	for i, k := range left {
+		t := &taskInfo{key: k, queuePos: -1}
+		if p, ok := pos[k]; ok {
+			t.queuePos, t.queued = p, true
+		}
+		keys := lists[i].Val()
+		t.trials = make([]trialInfo, len(keys))
+		for j, tk := range keys {
+			t.trials[j].key = tk
+			all = append(all, &t.trials[j])
+		}
+		tasks[i] = t
+	}
+	hashes := make([]*redis.SliceCmd, len(all))
+	if err := pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
+		hashes[i] = p.HMGet(ctx, all[i].key, schema.FStatus, schema.FSlave, schema.FStartedAt)
+	}); err != nil {
+		return nil, fmt.Errorf("check taskset %s: read trials: %w", ts, err)
+	}
+	for i, tr := range all {
+		v := hashes[i].Val()
+		tr.status, _ = v[0].(string)
+		tr.slave, _ = v[1].(string)
+		if s, ok := v[2].(string); ok {
+			tr.started, _ = schema.ParseTime(s)
+		}
+		if v[0] == nil && v[2] == nil {
+			// A listed trial without a hash (it expired, or was never
+			// written): it cannot run, and settle_task does not count it.
+			tr.status = "missing"
+		}
+	}
+	return tasks, nil
+}
+
+// reapLostTrials finishes, as error, the running trials whose slave's
+// heartbeat is gone: that slave will never report them. finish_trial pushes
+// a `trial` command too, which settles the task again (harmless).
+func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
+	var running []*trialInfo
+	slaves := map[string]*redis.IntCmd{}
+	for _, t := range tasks {
+		for j := range t.trials {
+			if tr := &t.trials[j]; tr.status == "" {
+				running = append(running, tr)
+				slaves[tr.slave] = nil
+			}
+		}
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(slaves))
+	for s := range slaves {
+		if s != "" {
+			names = append(names, s)
+		}
+	}
+	if err := pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
+		slaves[names[i]] = p.Exists(ctx, schema.Heartbeat(names[i]))
+	}); err != nil {
+		return fmt.Errorf("read slave heartbeats: %w", err)
+	}
+	for _, tr := range running {
+		if c := slaves[tr.slave]; c != nil && c.Val() == 1 {
+			continue
+		}
+		reason := fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
+		if tr.slave == "" {
+			reason = "trial names no slave: nothing can be running it"
+		}
+		recorded, err := a.c.FinishTrial(ctx, tr.key, schema.Result{Status: schema.StatusError,
+			Fields: map[string]string{schema.FError: reason}})
+		if err != nil {
+			if !loopx.Permanent(err) {
+				return err
+			}
+			a.logBad(tr.key, err, "cannot finish a lost trial; skipping it")
+			continue
+		}
+		if recorded {
+			a.log.Warn().Str("trial", tr.key).Str("slave", tr.slave).Msg("trial lost with its slave: recorded as error")
+			tr.status = schema.StatusError
+			continue
+		}
+		// Its slave (or its worker) reported it first: read what it said.
+		s, err := a.rdb.HGet(ctx, tr.key, schema.FStatus).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("read trial %s: %w", tr.key, err)
+		}
+		tr.status = s
+	}
+	return nil
+}
+
+// untry makes a queued task takeable again by the live slaves of the
+// taskset when every one of them has taken it before. A slave never takes a
+// task twice (take_task), so without this a task that failed on every live
+// slave, and may still be retried, would stay queued for ever: two slaves
+// and max_trials 3 are enough to hang a taskset. Only tasks that may still
+// be retried are released, so a slave re-runs a task at most until it
+// fails for good.
+func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTrials int) error {
+	var cands []*taskInfo
+	for _, t := range tasks {
+		if t.queuePos >= 0 && t.queuePos < schema.TakeScan && len(t.trials) > 0 && t.failures() < maxTrials {
+			cands = append(cands, t)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	slaves, err := a.rdb.LRange(ctx, schema.TasksetSlaves(ts), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("check taskset %s: read slaves: %w", ts, err)
+	}
+	beats := make([]*redis.IntCmd, len(slaves))
+	if err := pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
+		beats[i] = p.Exists(ctx, schema.Heartbeat(slaves[i]))
+	}); err != nil {
+		return fmt.Errorf("check taskset %s: read slave heartbeats: %w", ts, err)
+	}
+	var live []string
+	for i, s := range slaves {
+		if beats[i].Val() == 1 {
+			live = append(live, s)
+		}
+	}
+	if len(live) == 0 {
+		return nil // nobody to run it yet; workers will come
+	}
+	tried := make([]*redis.BoolCmd, len(cands)*len(live))
+	if err := pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
+		tried[i] = p.SIsMember(ctx, schema.SlaveTried(live[i%len(live)]), cands[i/len(live)].key)
+	}); err != nil {
+		return fmt.Errorf("check taskset %s: read tried tasks: %w", ts, err)
+	}
+	for ci, t := range cands {
+		all := true
+		for si := range live {
+			all = all && tried[ci*len(live)+si].Val()
+		}
+		if !all {
+			continue
+		}
+		_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, s := range live {
+				p.SRem(ctx, schema.SlaveTried(s), t.key)
+			}
+			p.Publish(ctx, schema.Events(ts), schema.EventQueued+"\t"+t.key)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("check taskset %s: release task %s: %w", ts, t.key, err)
+		}
+		a.log.Info().Str("task", t.key).Int("slaves", len(live)).
+			Msg("every live slave has taken this queued task before: it may take it again")
+	}
+	return nil
+}
+
+func (a *Arbiter) requeue(ctx context.Context, ts string, t *taskInfo, why string) error {
+	out, err := a.c.RequeueTask(ctx, ts, t.key, len(t.trials))
+	if err != nil {
+		if !loopx.Permanent(err) {
+			return err
+		}
+		a.logBad(t.key, err, "cannot requeue a task; skipping it")
+		return nil
+	}
+	if out == schema.RequeueDone {
+		a.log.Info().Str("task", t.key).Int("trials", len(t.trials)).Msg(why)
+	} else {
+		a.log.Debug().Str("task", t.key).Str("outcome", string(out)).Msg("requeue not needed")
+	}
+	return nil
+}
+
+func (a *Arbiter) finish(ctx context.Context, ts string) error {
+	status, err := a.c.FinishTaskset(ctx, ts)
+	if err != nil {
+		return err
+	}
+	if status != "" {
+		a.log.Info().Str("taskset", ts).Str("status", status).Msg("taskset finished: no task left")
+	}
+	return nil
+}
+
+// logBad logs a malformed object at most once per log interval.
+func (a *Arbiter) logBad(key string, err error, msg string) {
+	a.mu.Lock()
+	logIt := a.bad(key)
+	a.mu.Unlock()
+	if logIt {
+		a.log.Warn().Err(err).Str("key", key).Msg(msg)
+	}
+}
+
+// pipelined runs n commands, added by add, in pipelines of at most chunk.
+func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := start; i < end; i++ {
+				add(p, i)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+	}
+	return nil
+}

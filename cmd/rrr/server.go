@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/arbiter"
+	"github.com/rrr-dev/rrr/dispatcher"
+	"github.com/rrr-dev/rrr/persister"
+	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/pkg/redisx"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// defaultResultsDir is where the persister writes when --results-dir is unset.
+const defaultResultsDir = "rrr-results"
+
+// Which server loops a command runs.
+const (
+	loopDispatcher = 1 << iota
+	loopArbiter
+	loopPersister
+)
+
+func dispatcherFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "interval", Aliases: []string{"dispatch-interval"}, Value: "2s", EnvVars: []string{"RRR_DISPATCH_INTERVAL"},
+			Usage: "dispatcher: time between rounds when nothing wakes it (a safety net; tokens wake it at once)"},
+	}
+}
+
+func arbiterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "sweep-interval", Value: "5s", EnvVars: []string{"RRR_SWEEP_INTERVAL"},
+			Usage: "arbiter: how often every active taskset is checked for lost work"},
+	}
+}
+
+func persisterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "results-dir", EnvVars: []string{"RRR_RESULTS_DIR"},
+			Usage: "persister: the results store, one folder per finished taskset (default ./" + defaultResultsDir + ")"},
+		&cli.StringFlag{Name: "keep", Value: "24h", EnvVars: []string{"RRR_KEEP"},
+			Usage: "persister: how long a persisted taskset stays in Redis before its keys expire"},
+	}
+}
+
+func consumerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "consumer-id", EnvVars: []string{"RRR_CONSUMER_ID"},
+			Usage: "arbiter, persister: this process's id on the reliable queues (default host-pid-random; must differ between processes)"},
+	}
+}
+
+func rsyncInfoFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "rsync-remote-path", EnvVars: []string{"RRR_RSYNC_REMOTE_PATH"},
+			Usage: "fleet default written to $NS:rsync_info: where clients upload code and workers fetch it (host:path)"},
+		&cli.StringFlag{Name: "rsync-options", EnvVars: []string{"RRR_RSYNC_OPTIONS"},
+			Usage: "fleet default written to $NS:rsync_info: extra rsync arguments"},
+	}
+}
+
+func serverCommand() *cli.Command {
+	var flags []cli.Flag
+	for _, f := range [][]cli.Flag{persisterFlags(), dispatcherFlags(), arbiterFlags(), consumerFlags(), rsyncInfoFlags()} {
+		flags = append(flags, f...)
+	}
+	return &cli.Command{
+		Name:  "server",
+		Usage: "run the dispatcher, arbiter and persister in one process",
+		Description: "Run it once per Redis (several copies are harmless). It assigns tasksets to workers, settles\n" +
+			"results, recovers the work of dead slaves and workers, and stores finished tasksets in --results-dir.\n" +
+			"SIGINT or SIGTERM stops it cleanly; a second signal forces it.",
+		Flags:  flags,
+		Action: func(c *cli.Context) error { return runLoops(c, "server", loopDispatcher|loopArbiter|loopPersister) },
+	}
+}
+
+func dispatcherCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "dispatcher",
+		Usage:  "run the dispatcher loop alone (assigns tasksets to idle workers)",
+		Flags:  dispatcherFlags(),
+		Action: func(c *cli.Context) error { return runLoops(c, "dispatcher", loopDispatcher) },
+	}
+}
+
+func arbiterCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "arbiter",
+		Usage:  "run the arbiter loop alone (settles results, recovers lost work, finishes tasksets)",
+		Flags:  append(arbiterFlags(), consumerFlags()...),
+		Action: func(c *cli.Context) error { return runLoops(c, "arbiter", loopArbiter) },
+	}
+}
+
+func persisterCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "persister",
+		Usage:  "run the persister loop alone (stores finished tasksets, updates estimates, expires keys)",
+		Flags:  append(persisterFlags(), consumerFlags()...),
+		Action: func(c *cli.Context) error { return runLoops(c, "persister", loopPersister) },
+	}
+}
+
+// loop is a server loop: New'd and ready to Run.
+type loop interface{ Run(context.Context) error }
+
+// runLoops runs the loops of which until SIGINT or SIGTERM.
+func runLoops(c *cli.Context, name string, which int) error {
+	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	log, err := logger(c)
+	if err != nil {
+		return err
+	}
+	durations := map[string]time.Duration{}
+	for _, f := range []string{"interval", "sweep-interval", "keep"} {
+		if !hasFlag(c, f) {
+			continue
+		}
+		d, err := parseDuration(f, c.String(f))
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return usagef("--%s %q: must be more than zero", f, c.String(f))
+		}
+		durations[f] = d
+	}
+	// go-redis reports each failed dial itself; the loops say it once per interval.
+	redis.SetLogger(loopx.RedisLogger(log))
+
+	ctx, stop := stopOnSignals(log)
+	defer stop()
+	rdb, sc, err := connect(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	log.Info().Str("command", name).Str("redis", redisx.Redact(c.String("redis"))).Str("namespace", sc.Keys.Namespace()).
+		Int("pid", os.Getpid()).Msg("rrr " + name + " starting")
+
+	if err := writeRsyncInfo(ctx, c, sc, log); err != nil {
+		return err
+	}
+	loops, err := buildLoops(c, which, sc, log, durations)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, loops)
+}
+
+func hasFlag(c *cli.Context, name string) bool {
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger, d map[string]time.Duration) ([]loop, error) {
+	var loops []loop
+	if which&loopDispatcher != 0 {
+		l, err := dispatcher.New(dispatcher.Config{Interval: d["interval"]}, dispatcher.Deps{Client: sc, Log: log})
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		loops = append(loops, l)
+	}
+	if which&loopArbiter != 0 {
+		l, err := arbiter.New(arbiter.Config{ConsumerID: c.String("consumer-id"), SweepInterval: d["sweep-interval"]},
+			arbiter.Deps{Client: sc, Log: log})
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		loops = append(loops, l)
+	}
+	if which&loopPersister != 0 {
+		dir := c.String("results-dir")
+		if dir == "" {
+			dir = defaultResultsDir
+			abs, _ := filepath.Abs(dir)
+			log.Warn().Str("results_dir", abs).
+				Msg("no --results-dir given: storing finished tasksets in ./" + defaultResultsDir + " (set --results-dir or RRR_RESULTS_DIR to keep them elsewhere)")
+		}
+		l, err := persister.New(persister.Config{ResultsDir: dir, Keep: d["keep"], ConsumerID: c.String("consumer-id")},
+			persister.Deps{Client: sc, Log: log})
+		if err != nil {
+			return nil, exitf(exitInfra, "%v", err)
+		}
+		loops = append(loops, l)
+	}
+	return loops, nil
+}
+
+// writeRsyncInfo publishes the fleet's rsync defaults, when given, for
+// clients and workers whose own flags are unset (PROTOCOL.md).
+func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log zerolog.Logger) error {
+	if !hasFlag(c, "rsync-remote-path") {
+		return nil
+	}
+	var pairs []any
+	if v := c.String("rsync-remote-path"); v != "" {
+		pairs = append(pairs, schema.FRsyncRemotePath, v)
+	}
+	if v := c.String("rsync-options"); v != "" {
+		pairs = append(pairs, schema.FRsyncOptions, v)
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	if err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err(); err != nil {
+		return exitf(exitInfra, "write rsync defaults to %s: %v", sc.Keys.RsyncInfo(), err)
+	}
+	log.Info().Str("key", sc.Keys.RsyncInfo()).Str("rsync_remote_path", c.String("rsync-remote-path")).
+		Str("rsync_options", c.String("rsync-options")).Msg("published the fleet's rsync defaults")
+	return nil
+}
+
+// runAll runs the loops until ctx is cancelled; when one fails, the others
+// are stopped and its error returned.
+func runAll(ctx context.Context, loops []loop) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Run(ctx); err != nil {
+				once.Do(func() { first = err })
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return exitf(exitInfra, "%v", first)
+	}
+	return nil
+}
+
+// stopOnSignals returns a context cancelled by the first SIGINT or SIGTERM,
+// so that the loops finish the work in hand and stop; a second signal
+// exits at once. stop releases the signals.
+func stopOnSignals(log zerolog.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info().Str("signal", s.String()).Msg("stopping: finishing the work in hand (send the signal again to force)")
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			log.Warn().Str("signal", s.String()).Msg("forced to stop: work in hand is redone by another process")
+			os.Exit(exitInfra)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}

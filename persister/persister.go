@@ -1,0 +1,260 @@
+package persister
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/store"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// DefaultKeep is how long a persisted taskset stays in Redis.
+const DefaultKeep = 24 * time.Hour
+
+// Config tunes a persister; zero values take the defaults.
+type Config struct {
+	// ResultsDir is the results store; it is created when missing.
+	ResultsDir string
+	// Keep is how long the Redis keys of a persisted taskset live on, for
+	// `rrr show` and the dashboard, before they expire.
+	Keep time.Duration
+	// ConsumerID names this persister on the persister queue (default
+	// host-pid-random).
+	ConsumerID string
+	// Queue tunes the reliable queue consumer.
+	Queue loopx.ConsumerConfig
+	// BackoffMin, BackoffMax bound the wait after a transient failure;
+	// LogInterval is how often a repeating failure is logged.
+	BackoffMin, BackoffMax, LogInterval time.Duration
+}
+
+// Deps are what a persister works with.
+type Deps struct {
+	Client *schema.Client
+	Log    zerolog.Logger
+	Now    func() time.Time // default time.Now
+}
+
+// Persister stores finished tasksets; see the package documentation.
+type Persister struct {
+	cfg    Config
+	c      *schema.Client
+	rdb    redis.UniversalClient
+	reader *model.Reader
+	log    zerolog.Logger
+	runner *loopx.Consumer
+}
+
+// New validates cfg, makes sure the results store is writable, and returns
+// a persister.
+func New(cfg Config, deps Deps) (*Persister, error) {
+	if deps.Client == nil {
+		return nil, errors.New("persister: a schema client is required")
+	}
+	if cfg.ResultsDir == "" {
+		return nil, errors.New("persister: a results directory is required (--results-dir)")
+	}
+	if cfg.Keep == 0 {
+		cfg.Keep = DefaultKeep
+	}
+	if cfg.Keep < time.Second {
+		return nil, fmt.Errorf("persister: keep %s: must be at least 1s", cfg.Keep)
+	}
+	if cfg.ConsumerID == "" {
+		cfg.ConsumerID = loopx.ConsumerID()
+	}
+	if cfg.LogInterval == 0 {
+		cfg.LogInterval = loopx.DefaultLogInterval
+	}
+	cfg.Queue = cfg.Queue.WithDefaults()
+	cfg.Queue.TickInterval = 0
+	if err := cfg.Queue.Validate(); err != nil {
+		return nil, fmt.Errorf("persister: %w", err)
+	}
+	if err := checkWritable(cfg.ResultsDir); err != nil {
+		return nil, err
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	log := deps.Log.With().Str("component", "persister").Logger()
+	p := &Persister{cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(),
+		reader: model.NewReader(deps.Client.Redis(), deps.Client.Keys), log: log}
+	p.runner = &loopx.Consumer{
+		Queue:  deps.Client.Queue(deps.Client.Keys.PersisterQueue(), cfg.ConsumerID),
+		Config: cfg.Queue, Handle: p.Persist, Log: log, Now: deps.Now,
+		Health: loopx.NewHealth(log, cfg.BackoffMin, cfg.BackoffMax, cfg.LogInterval, deps.Now),
+	}
+	return p, nil
+}
+
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("persister: results directory %s: %w (create it, or choose another with --results-dir)", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".probe-")
+	if err != nil {
+		return fmt.Errorf("persister: results directory %s is not writable: %w (fix its permissions, or choose another with --results-dir)", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// Run persists finished tasksets until ctx is cancelled, then finishes the
+// one in hand, hands back what it holds and returns nil.
+func (p *Persister) Run(ctx context.Context) error {
+	dir, _ := filepath.Abs(p.cfg.ResultsDir)
+	p.log.Info().Str("queue", p.c.Keys.PersisterQueue()).Str("results_dir", dir).Stringer("keep", p.cfg.Keep).
+		Msg("persister started")
+	err := p.runner.Run(ctx)
+	p.log.Info().Msg("persister stopped")
+	return err
+}
+
+// Persist stores finished taskset ts, records its durations and sets the
+// expiry of its keys. It is idempotent. An error for which loopx.Permanent
+// is true means ts cannot be persisted (no such taskset, a malformed hash).
+func (p *Persister) Persist(ctx context.Context, ts string) error {
+	id, ok := p.c.Keys.TasksetID(ts)
+	if !ok {
+		return fmt.Errorf("persist %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, p.c.Keys.Namespace())
+	}
+	snap, err := p.reader.Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
+	if err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	if !schema.IsFinal(snap.Status) {
+		// Only a finished taskset is pushed; a stray key must not block the queue.
+		p.log.Warn().Str("taskset", ts).Str("status", snap.Status).Msg("skipping a taskset that has not finished")
+		return nil
+	}
+	if len(snap.Problems) > 0 {
+		p.log.Warn().Str("taskset", ts).Strs("problems", snap.Problems).Msg("persisting without objects that do not decode")
+	}
+	if err := store.Write(p.cfg.ResultsDir, snap); err != nil {
+		if errors.Is(err, store.ErrInvalidID) {
+			return fmt.Errorf("persist: %w: %w", loopx.ErrBadInput, err)
+		}
+		return err
+	}
+	class := snap.TasksetClass
+	if class == "" {
+		class = schema.DefaultTasksetClass
+	}
+	durations := Durations(snap)
+	first, err := p.c.RecordPersisted(ctx, ts, class, durations)
+	if err != nil {
+		return err
+	}
+	n, err := p.expire(ctx, ts)
+	if err != nil {
+		return err
+	}
+	ev := p.log.Info()
+	if !first {
+		ev = p.log.Debug()
+	}
+	ev.Str("taskset", ts).Str("status", snap.Status).Str("path", store.Path(p.cfg.ResultsDir, id)).
+		Int("estimates", len(durations)).Int("keys", n).Bool("first_time", first).Msg("persisted")
+	return nil
+}
+
+// Durations returns, per spec file, the duration in seconds of its fastest
+// passed trial: the time the spec needs when nothing goes wrong.
+func Durations(s *model.Snapshot) map[string]float64 {
+	out := map[string]float64{}
+	for _, t := range s.Tasks {
+		for _, tr := range t.Trials {
+			if tr.Status != schema.StatusPassed || tr.StartedAt.IsZero() || tr.FinishedAt.IsZero() {
+				continue
+			}
+			d := tr.FinishedAt.Sub(tr.StartedAt.Time).Seconds()
+			if d < 0 {
+				continue
+			}
+			if old, ok := out[t.SpecFile]; !ok || d < old {
+				out[t.SpecFile] = d
+			}
+		}
+	}
+	return out
+}
+
+// chunk bounds the commands of one pipeline.
+const chunk = 1000
+
+// expire sets the expiry of every key of taskset ts and returns how many
+// keys it named. Keys are read from Redis, not from the snapshot, so that
+// objects that did not decode expire too. A heartbeat keeps its own short
+// TTL: only one without any gets Keep.
+func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
+	var tasksCmd, logsCmd, slavesCmd *redis.StringSliceCmd
+	if _, err := p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+		tasksCmd = pl.LRange(ctx, schema.Tasks(ts), 0, -1)
+		logsCmd = pl.LRange(ctx, schema.WorkerLogs(ts), 0, -1)
+		slavesCmd = pl.LRange(ctx, schema.TasksetSlaves(ts), 0, -1)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
+	}
+	keys := []string{ts, schema.TasksetLog(ts), schema.TasksetSlaves(ts), schema.WorkerLogs(ts),
+		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts)}
+	tasks := tasksCmd.Val()
+	trialLists := make([]*redis.StringSliceCmd, len(tasks))
+	if err := pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
+		trialLists[i] = pl.LRange(ctx, schema.TaskTrials(tasks[i]), 0, -1)
+	}); err != nil {
+		return 0, fmt.Errorf("expire taskset %s: read trial lists: %w", ts, err)
+	}
+	for i, t := range tasks {
+		keys = append(keys, t, schema.TaskTrials(t))
+		keys = append(keys, trialLists[i].Val()...)
+	}
+	for _, l := range logsCmd.Val() {
+		keys = append(keys, l, schema.WorkerLogText(l))
+	}
+	slaves := slavesCmd.Val()
+	ttls := make([]*redis.DurationCmd, len(slaves))
+	if err := pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
+		ttls[i] = pl.PTTL(ctx, schema.Heartbeat(slaves[i]))
+	}); err != nil {
+		return 0, fmt.Errorf("expire taskset %s: read slave heartbeats: %w", ts, err)
+	}
+	for i, s := range slaves {
+		keys = append(keys, s, schema.SlaveTrials(s), schema.SlaveLog(s), schema.SlaveTried(s))
+		if ttls[i].Val() == -1 { // present without a TTL (-2: gone)
+			keys = append(keys, schema.Heartbeat(s))
+		}
+	}
+	if err := pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
+		pl.Expire(ctx, keys[i], p.cfg.Keep)
+	}); err != nil {
+		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
+	}
+	return len(keys), nil
+}
+
+// pipelined runs n commands, added by add, in pipelines of at most chunk.
+func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := start; i < end; i++ {
+				add(p, i)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

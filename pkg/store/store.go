@@ -1,0 +1,251 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/rrr-dev/rrr/pkg/model"
+)
+
+// Document is the file name of a taskset's JSON document.
+const Document = "taskset.json"
+
+// ErrNotFound is returned by Read for a taskset the store does not hold.
+var ErrNotFound = errors.New("taskset not in the results store")
+
+// ErrInvalidID is returned for an id that cannot name a folder.
+var ErrInvalidID = errors.New("invalid taskset id")
+
+// checkID refuses ids that would leave dir or hide among temporary folders.
+func checkID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.HasPrefix(id, ".") ||
+		strings.ContainsAny(id, "/\\\x00") {
+		return fmt.Errorf("taskset id %q: %w: want the id part of a taskset key, without slashes", id, ErrInvalidID)
+	}
+	return nil
+}
+
+// Path is the folder of taskset id in the store at dir.
+func Path(dir, id string) string { return filepath.Join(dir, id) }
+
+// Write stores s (loaded with outputs and logs) in the store at dir,
+// replacing an earlier copy.
+func Write(dir string, s *model.Snapshot) error {
+	if err := checkID(s.ID); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create results store %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-"+s.ID+"-")
+	if err != nil {
+		return fmt.Errorf("write taskset %s to %s: %w", s.ID, dir, err)
+	}
+	defer os.RemoveAll(tmp) // gone already when it was renamed into place
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("write taskset %s to %s: %w", s.ID, dir, err)
+	}
+	if err := writeFiles(tmp, s); err != nil {
+		return fmt.Errorf("write taskset %s to %s: %w", s.ID, dir, err)
+	}
+	if err := publish(dir, tmp, Path(dir, s.ID)); err != nil {
+		return fmt.Errorf("write taskset %s to %s: %w", s.ID, dir, err)
+	}
+	return nil
+}
+
+func writeFiles(root string, s *model.Snapshot) error {
+	doc, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := map[string]string{
+		Document:  string(doc) + "\n",
+		"log.txt": s.Log,
+	}
+	for _, l := range s.WorkerLogs {
+		files[filepath.Join("worker_logs", safeName(workerID(l.Worker, l.Key))+".log")] = l.Log
+	}
+	for _, sl := range s.Slaves {
+		w, pid := slaveID(sl.Key)
+		files[filepath.Join("slaves", safeName(w), safeName(pid)+".log")] = sl.Log
+	}
+	for _, t := range s.Tasks {
+		spec := safeName(t.SpecFile)
+		for _, tr := range t.Trials {
+			id := safeName(after(tr.Key, ":trial:"))
+			files[filepath.Join("trials", spec, id+".stdout")] = tr.Stdout
+			files[filepath.Join("trials", spec, id+".stderr")] = tr.Stderr
+		}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(root, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := writeFile(p, files[n]); err != nil {
+			return err
+		}
+	}
+	return syncDir(root)
+}
+
+// writeFile writes and syncs a file, so that a crash after the rename does
+// not leave an empty document behind it.
+func writeFile(path, content string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// publish renames tmp to final. A folder cannot be renamed over a full one,
+// so an earlier copy is moved aside first and removed after; two writers
+// racing end with one whole copy.
+func publish(dir, tmp, final string) error {
+	for range 10 {
+		err := os.Rename(tmp, final)
+		if err == nil {
+			return syncDir(dir)
+		}
+		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+			return err
+		}
+		aside := filepath.Join(dir, ".old-"+filepath.Base(final)+"-"+random())
+		if err := os.Rename(final, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		defer os.RemoveAll(aside)
+	}
+	return fmt.Errorf("rename %s to %s: another writer keeps replacing it", tmp, final)
+}
+
+// Read loads taskset id from the store at dir.
+func Read(dir, id string) (*model.Snapshot, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(Path(dir, id), Document))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("taskset %s in %s: %w", id, dir, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read taskset %s from %s: %w", id, dir, err)
+	}
+	var s model.Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("read taskset %s from %s: %s is not a taskset document: %w",
+			id, dir, Document, err)
+	}
+	return &s, nil
+}
+
+// List returns the ids of the tasksets in the store at dir, sorted; a
+// store that does not exist yet is empty.
+func List(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list results store %s: %w", dir, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() || checkID(e.Name()) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), Document)); err == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// maxName keeps file names under the 255 bytes most file systems allow.
+const maxName = 200
+
+// safeName makes one path element of s: escaped, never "." or "..", and
+// shortened with a hash of s when too long.
+func safeName(s string) string {
+	n := url.PathEscape(s)
+	switch n {
+	case "":
+		n = "_"
+	case ".", "..":
+		n = strings.ReplaceAll(n, ".", "%2E")
+	}
+	if len(n) > maxName {
+		sum := sha256.Sum256([]byte(s))
+		n = n[:maxName-17] + "~" + hex.EncodeToString(sum[:8])
+	}
+	return n
+}
+
+// after returns what follows the last sep in s, or s.
+func after(s, sep string) string {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[i+len(sep):]
+	}
+	return s
+}
+
+// workerID is the id of a worker key ($NS:worker:$W).
+func workerID(worker, fallback string) string {
+	if worker == "" {
+		worker = after(fallback, ":worker_log:")
+	}
+	return after(worker, ":worker:")
+}
+
+// slaveID splits a slave key ($NS:worker:$W:slave:$PID) into $W and $PID.
+func slaveID(key string) (string, string) {
+	i := strings.LastIndex(key, ":slave:")
+	if i < 0 {
+		return "_", key
+	}
+	return after(key[:i], ":worker:"), key[i+len(":slave:"):]
+}
+
+func random() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
