@@ -90,7 +90,7 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 	spawn := func(slot int) {
 		p, err := r.startSlave(wc, slot)
 		if err != nil {
-			r.logf("could not start slave %d: %v", slot+1, err)
+			r.warnf("could not start slave %d: %v", slot+1, err)
 			stopAll("slaves cannot be started on this worker")
 			return
 		}
@@ -206,7 +206,7 @@ func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 		}
 		return
 	}
-	r.logf("slave %d (%s) died: %s; %d running trial(s) marked error", p.slot+1, p.key, how, marked)
+	r.warnf("slave %d (%s) died: %s; %d running trial(s) marked error", p.slot+1, p.key, how, marked)
 	if n, err := r.w.c.Redis().Exists(ctx, p.key).Result(); err == nil && n == 1 {
 		if _, err := r.w.c.Stamp(ctx, p.key, schema.FFinishedAt, schema.FStatus, schema.SlaveFailureExit); err != nil {
 			r.log.Warn().Err(err).Msg("record the slave's death")

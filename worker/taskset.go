@@ -92,10 +92,16 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 }
 
 // logf writes a line to the worker log of the taskset and to the process
-// log.
+// log; warnf does the same for what went wrong.
 func (r *tasksetRun) logf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	r.log.Info().Msg(msg)
+	r.appendLog(logLine(msg))
+}
+
+func (r *tasksetRun) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.log.Warn().Msg(msg)
 	r.appendLog(logLine(msg))
 }
 
@@ -109,7 +115,7 @@ func (r *tasksetRun) appendLog(text string) {
 
 // fail fails the taskset with reason, and tells the arbiter.
 func (r *tasksetRun) fail(reason string) {
-	r.logf("failing the taskset: %s", reason)
+	r.warnf("failing the taskset: %s", reason)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := r.w.c.FailTaskset(ctx, r.ts.Key, reason); err != nil {
@@ -169,7 +175,7 @@ func (r *tasksetRun) prepare(ctx context.Context) (string, bool) {
 		wc = filepath.Join(cfg.WorkingDir, r.ts.RsyncName)
 		src, opts, err := r.rsyncSource(ctx)
 		if err != nil {
-			r.logf("cannot fetch the code: %v; this worker leaves the taskset", err)
+			r.warnf("cannot fetch the code: %v; this worker leaves the taskset", err)
 			return "", false
 		}
 		r.logf("rsync %s -> %s", src, wc)
@@ -178,7 +184,7 @@ func (r *tasksetRun) prepare(ctx context.Context) (string, bool) {
 			if ctx.Err() != nil {
 				return "", false
 			}
-			r.logf("fetching the code failed, this worker leaves the taskset (others go on): %v", err)
+			r.warnf("fetching the code failed, this worker leaves the taskset (others go on): %v", err)
 			return "", false
 		}
 		r.logf("rsync finished in %s", time.Since(start).Round(time.Millisecond))
