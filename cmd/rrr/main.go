@@ -62,6 +62,8 @@ func commands() []*cli.Command {
 		dispatcherCommand(),
 		arbiterCommand(),
 		persisterCommand(),
+		workerCommand(),
+		slaveCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = usageError

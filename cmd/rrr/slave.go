@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/worker"
+)
+
+func slaveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "slave",
+		Usage: "run one slave (started by `rrr worker`, not by people)",
+		Description: "Reads its configuration from the environment the worker sets (RRR_TASKSET, RRR_SLAVE,\n" +
+			"RRR_WORKING_COPY, SLAVE_NUMBER, ...), takes the taskset's tasks one by one and runs each as a\n" +
+			"trial, until the taskset is over. SIGTERM stops the running trial, records it as error, and exits 0.",
+		Action: slaveAction,
+	}
+}
+
+func slaveAction(c *cli.Context) error {
+	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	log, err := logger(c)
+	if err != nil {
+		return err
+	}
+	// Check the environment before dialing Redis: a person who runs
+	// `rrr slave` by hand learns what it is for.
+	if _, err := worker.SlaveConfigFromEnv(os.Getenv); err != nil {
+		return usagef("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rdb, cl, err := connect(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	err = worker.RunSlaveFromEnv(ctx, cl, log, os.Getenv)
+	if errors.Is(err, worker.ErrConfig) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return exitf(exitInfra, "%v", err)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+const wkWait = 30 * time.Second
+
+// wkBuild builds the rrr binary the worker tests run as real processes.
+func wkBuild(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rrr")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+// wkRedis starts a redis-server of the test's own.
+func wkRedis(t *testing.T) *redistest.Server {
+	t.Helper()
+	srv, err := redistest.Start(redistest.Options{})
+	if err != nil {
+		if redistest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// wkSettle settles trials and finishes tasksets as the arbiter would,
+// until the test ends.
+func wkSettle(t *testing.T, c *schema.Client) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			v, err := c.Redis().BLPop(ctx, time.Second, c.Keys.ArbiterQueue()).Result()
+			if err != nil {
+				continue
+			}
+			cmd, err := schema.ParseCommand(v[1])
+			if err != nil {
+				continue
+			}
+			switch cmd.Verb {
+			case schema.CmdTrial:
+				if task, err := c.Redis().HGet(ctx, cmd.Key, schema.FTask).Result(); err == nil {
+					_, _, _ = c.SettleTask(ctx, task)
+				}
+			case schema.CmdCheck:
+				_, _ = c.FinishTaskset(ctx, cmd.Key)
+			}
+		}
+	}()
+}
+
+type wkProcess struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan error
+}
+
+// wkStart runs `rrr worker` with args after the global flags.
+func wkStart(t *testing.T, bin string, srv *redistest.Server, ns string, args ...string) *wkProcess {
+	t.Helper()
+	p := &wkProcess{out: &bytes.Buffer{}, done: make(chan error, 1)}
+	argv := append([]string{"--redis", srv.URL(), "--namespace", ns, "--log-format", "json", "worker"}, args...)
+	p.cmd = exec.Command(bin, argv...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.WaitDelay = 2 * time.Second // a leaked slave holding the output pipe must not hang the test
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		p.done <- nil
+		if t.Failed() {
+			t.Logf("rrr worker output:\n%s", p.out.String())
+		}
+	})
+	return p
+}
+
+// wkExit waits for the process to exit and returns its exit code.
+func (p *wkProcess) wkExit(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	case <-time.After(wkWait):
+		t.Fatalf("rrr worker did not exit; output:\n%s", p.out.String())
+		return -1
+	}
+}
+
+func wkAlive(t *testing.T, c *schema.Client, worker string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		ok, err := c.Alive(context.Background(), worker)
+		return err == nil && ok
+	}, wkWait, 20*time.Millisecond, "the worker did not register")
+}
+
+func TestWorkerCommandRunsATasksetAndStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	bin, srv := wkBuild(t), wkRedis(t)
+	ctx := context.Background()
+	c := schema.NewClient(srv.Client(), "e2e")
+	dir := t.TempDir()
+	project := filepath.Join(dir, "remote", "alice")
+	require.NoError(t, os.MkdirAll(filepath.Join(project, "spec"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(project, "spec", "a.sh"), []byte("echo slave $SLAVE_NUMBER of $NUM_SLAVES"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(project, "spec", "b.sh"), []byte("echo broken >&2; exit 1"), 0o644))
+	wkSettle(t, c)
+
+	p := wkStart(t, bin, srv, "e2e", "--id", "box-1", "--slaves", "2", "--working-dir", filepath.Join(dir, "work"),
+		"--rsync-remote-path", filepath.Join(dir, "remote"), "--heartbeat-ttl", "3", "--heartbeat-interval", "500ms")
+	key := c.Keys.Worker("box-1")
+	wkAlive(t, c, key)
+	ts, err := c.CreateTaskset(ctx, "t1", schema.TasksetSpec{RsyncName: "alice", SetupCommand: "echo set up $NUM_SLAVES",
+		TrialCommand: "sh {file}", MaxTrials: 1, Specs: []string{"spec/a.sh", "spec/b.sh"}})
+	require.NoError(t, err)
+	out, err := c.Dispatch(ctx, ts, key)
+	require.NoError(t, err)
+	require.Equal(t, schema.DispatchOK, out)
+
+	require.Eventually(t, func() bool {
+		s, _ := c.Redis().HGet(ctx, ts, schema.FStatus).Result()
+		return schema.IsFinal(s)
+	}, wkWait, 20*time.Millisecond)
+	snap, err := model.NewReader(c.Redis(), c.Keys).Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
+	require.NoError(t, err)
+	require.Equal(t, schema.StatusFailed, snap.Status)
+	for _, k := range snap.Tasks {
+		require.Len(t, k.Trials, 1)
+		switch k.SpecFile {
+		case "spec/a.sh":
+			require.Equal(t, schema.StatusPassed, k.Trials[0].Status)
+			require.Regexp(t, `^slave [12] of 2\n$`, k.Trials[0].Stdout)
+		case "spec/b.sh":
+			require.Equal(t, schema.StatusFailed, k.Trials[0].Status)
+			require.Equal(t, "broken\n", k.Trials[0].Stderr)
+		}
+	}
+	require.Contains(t, snap.WorkerLogs[0].Log, "set up 2\n")
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, p.wkExit(t))
+	alive, err := c.Alive(ctx, key)
+	require.NoError(t, err)
+	require.False(t, alive)
+	require.Contains(t, p.out.String(), "worker stopped")
+}
+
+func TestWorkerCommandSecondSignalKillsSlaves(t *testing.T) {
+	t.Parallel()
+	bin, srv := wkBuild(t), wkRedis(t)
+	ctx := context.Background()
+	c := schema.NewClient(srv.Client(), "e2e")
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "slave.pid")
+	// A custom slave that ignores SIGTERM: only the second signal, which
+	// does not wait for the (long) grace, ends it.
+	p := wkStart(t, bin, srv, "e2e", "--id", "box-2", "--slaves", "1", "--working-dir", filepath.Join(dir, "work"),
+		"--stop-grace", "10m")
+	key := c.Keys.Worker("box-2")
+	wkAlive(t, c, key)
+	project := filepath.Join(dir, "project")
+	require.NoError(t, os.MkdirAll(project, 0o755))
+	ts, err := c.CreateTaskset(ctx, "t2", schema.TasksetSpec{RsyncName: "project", RsyncRemotePath: dir,
+		SlaveCommand: "trap '' TERM; echo $$ > " + pidFile + "; sleep 600", Specs: []string{"a"}})
+	require.NoError(t, err)
+	out, err := c.Dispatch(ctx, ts, key)
+	require.NoError(t, err)
+	require.Equal(t, schema.DispatchOK, out)
+
+	var pid int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, wkWait, 20*time.Millisecond)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "stopping 1 slave(s)") },
+		wkWait, 20*time.Millisecond)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, p.wkExit(t))
+	require.Error(t, syscall.Kill(pid, 0), "the slave was killed")
+}
+
+func TestWorkerCommandUsageErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rrr", "worker", "--slaves", "0"}, "--slaves 0: give 1 or more"},
+		{[]string{"rrr", "worker", "--setup-timeout", "soon"}, `--setup-timeout "soon": want a duration`},
+		{[]string{"rrr", "--redis", "redis://127.0.0.1:1/0", "worker", "--heartbeat-ttl", "1s", "--heartbeat-interval", "2s"},
+			"heartbeat interval 2s must be shorter than its TTL 1s"},
+		{[]string{"rrr", "worker", "--id", "a:b"}, `worker id "a:b"`},
+		{[]string{"rrr", "worker", "extra"}, "takes no arguments"},
+		{[]string{"rrr", "slave"}, "RRR_TASKSET is not set: `rrr slave` is started by `rrr worker`"},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		code := run(c.args, &stdout, &stderr)
+		require.Equal(t, exitUsage, code, "%v: %s", c.args, stderr.String())
+		require.Contains(t, stderr.String(), c.want, c.args)
+	}
+}
+
+func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
+	t.Parallel()
+	bin, srv := wkBuild(t), wkRedis(t)
+	ctx := context.Background()
+	c := schema.NewClient(srv.Client(), "e2e")
+	dir := t.TempDir()
+	trialPid := filepath.Join(dir, "trial.pid")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "project"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "project", "hang.sh"),
+		[]byte("echo $$ > "+trialPid+"; exec sleep 600"), 0o644))
+	p := wkStart(t, bin, srv, "e2e", "--id", "box-3", "--slaves", "1", "--working-dir", filepath.Join(dir, "work"))
+	key := c.Keys.Worker("box-3")
+	wkAlive(t, c, key)
+	ts, err := c.CreateTaskset(ctx, "t3", schema.TasksetSpec{RsyncName: "project", RsyncRemotePath: dir,
+		TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+	require.NoError(t, err)
+	out, err := c.Dispatch(ctx, ts, key)
+	require.NoError(t, err)
+	require.Equal(t, schema.DispatchOK, out)
+
+	var trial int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(trialPid)
+		if err != nil {
+			return false
+		}
+		trial, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, wkWait, 20*time.Millisecond)
+	t.Cleanup(func() { _ = syscall.Kill(trial, syscall.SIGKILL) })
+	slaves, err := c.Redis().LRange(ctx, schema.TasksetSlaves(ts), 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, slaves, 1)
+	slave, err := strconv.Atoi(c.Redis().HGet(ctx, slaves[0], schema.FPid).Val())
+	require.NoError(t, err)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	p.wkExit(t)
+	for what, pid := range map[string]int{"slave": slave, "trial": trial} {
+		require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || wkZombie(pid) },
+			wkWait, 20*time.Millisecond, "the %s outlived its killed worker", what)
+	}
+}
+
+// wkZombie reports whether pid is a zombie, dead but not yet reaped.
+func wkZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return err == nil && i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}

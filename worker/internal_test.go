@@ -1,0 +1,167 @@
+package worker
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/format"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+func TestTimeouts(t *testing.T) {
+	t.Parallel()
+	sec := func(n int) *int { return &n }
+	cases := []struct {
+		name       string
+		estimate   *int
+		soft, hard time.Duration
+	}{
+		{"unknown", nil, 600 * time.Second, 630 * time.Second},
+		{"long", sec(100), 200 * time.Second, 300 * time.Second},
+		{"short: least wins", sec(5), 30 * time.Second, 35 * time.Second},
+		{"zero: least wins", sec(0), 30 * time.Second, 35 * time.Second},
+		{"between", sec(12), 30 * time.Second, 36 * time.Second},
+	}
+	for _, c := range cases {
+		soft, hard := Timeouts(c.estimate, 600*time.Second, 30*time.Second, 5*time.Second, 30*time.Second)
+		require.Equal(t, c.soft, soft, c.name)
+		require.Equal(t, c.hard, hard, c.name)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	exit := func(code int) proc.Result { return proc.Result{Exited: true, ExitCode: code} }
+	counts := func(p, n, f int) format.Outcome {
+		return format.Outcome{Format: schema.FormatJUnit, Passed: p, Pending: n, Failed: f}
+	}
+	cases := []struct {
+		name     string
+		res      proc.Result
+		oc       format.Outcome
+		parseErr error
+		status   string
+		errorHas string
+	}{
+		{"exit 0, no cases", exit(0), format.Outcome{}, nil, schema.StatusPassed, ""},
+		{"exit 1, no cases", exit(1), format.Outcome{}, nil, schema.StatusFailed, ""},
+		{"failures", exit(1), counts(3, 1, 2), nil, schema.StatusFailed, ""},
+		{"failures but exit 0", exit(0), counts(3, 1, 2), nil, schema.StatusFailed, ""},
+		{"pending", exit(0), counts(3, 1, 0), nil, schema.StatusPending, ""},
+		{"passed", exit(0), counts(3, 0, 0), nil, schema.StatusPassed, ""},
+		{"passed but exit 2", exit(2), counts(3, 0, 0), nil, schema.StatusFailed, "exit code 2, but the report shows no failure"},
+		{"pending but exit 2", exit(2), counts(0, 1, 0), nil, schema.StatusFailed, "but the report shows no failure"},
+		{"foreign signal", proc.Result{Signal: syscall.SIGSEGV}, format.Outcome{}, nil, schema.StatusFailed, "killed by signal SIGSEGV"},
+		{"foreign signal after passes", proc.Result{Signal: syscall.SIGABRT}, counts(2, 0, 0), nil, schema.StatusFailed, "killed by signal SIGABRT"},
+		{"unreadable report", exit(0), format.Outcome{}, errors.New("bad XML"), schema.StatusFailed, "report unreadable (exit code 0): bad XML"},
+		{"soft timeout", proc.Result{Signal: syscall.SIGTERM, Timeout: proc.SoftTimeout, Soft: time.Second}, counts(1, 0, 0), nil,
+			schema.StatusTimeout, "soft timeout after 1s"},
+		{"hard timeout", proc.Result{Signal: syscall.SIGKILL, Timeout: proc.HardTimeout, Hard: time.Minute}, format.Outcome{}, nil,
+			schema.StatusTimeout, "hard timeout after 1m0s"},
+		{"stopped", proc.Result{Signal: syscall.SIGTERM, Cancelled: true}, format.Outcome{}, nil,
+			schema.StatusError, "the slave was stopped before the trial finished"},
+	}
+	for _, c := range cases {
+		out := decide(c.res, c.oc, c.parseErr)
+		require.Equal(t, c.status, out.status, c.name)
+		if c.errorHas == "" {
+			require.Empty(t, out.fields[schema.FError], c.name)
+		} else {
+			require.Contains(t, out.fields[schema.FError], c.errorHas, c.name)
+		}
+		if c.parseErr == nil {
+			require.Equal(t, [3]int{c.oc.Passed, c.oc.Pending, c.oc.Failed}, [3]int{out.passed, out.pending, out.failed}, c.name)
+		}
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	t.Parallel()
+	var cases []model.Case
+	for i := range 600 {
+		st := schema.StatusPassed
+		switch {
+		case i%100 == 99:
+			st = schema.StatusFailed
+		case i%50 == 0:
+			st = schema.StatusPending
+		}
+		cases = append(cases, model.Case{Name: "case" + string(rune('a'+i%26)), Status: st,
+			Message: strings.Repeat("é", 3000)})
+	}
+	var got []model.Case
+	require.NoError(t, json.Unmarshal([]byte(reportJSON(cases)), &got))
+	require.Len(t, got, MaxReportCases)
+	for i, c := range got {
+		want := schema.StatusPassed
+		switch {
+		case i < 6:
+			want = schema.StatusFailed
+		case i < 6+12:
+			want = schema.StatusPending
+		}
+		require.Equal(t, want, c.Status, "case %d", i)
+		require.LessOrEqual(t, len(c.Message), MaxReportMessage+40)
+		require.Contains(t, c.Message, "[rrr: 1904 bytes omitted]")
+	}
+}
+
+func TestSlaveConfigEnvRoundTrip(t *testing.T) {
+	t.Parallel()
+	c := SlaveConfig{
+		Taskset: "ns:taskset:1", Worker: "ns:worker:box", Slave: "ns:worker:box:slave:2-ab", Number: 2, NumSlaves: 4,
+		WorkingCopy: "/w/alice", OutputDir: "/w/logs/1", PgidFile: "/w/logs/1/run/2-ab.pgid", Host: "box",
+		HeartbeatTTL: 7 * time.Second, HeartbeatInterval: time.Second,
+		Trial: TrialConfig{KillGrace: 2 * time.Second, UnknownHardExtra: 3 * time.Second, Grace: 4 * time.Second,
+			WaitDelay: 500 * time.Millisecond, IdleWait: 250 * time.Millisecond, LogCap: 1000},
+	}
+	env := map[string]string{}
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	got, err := SlaveConfigFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, c, got)
+
+	delete(env, EnvSlave)
+	_, err = SlaveConfigFromEnv(func(k string) string { return env[k] })
+	require.ErrorIs(t, err, ErrConfig)
+	require.ErrorContains(t, err, "RRR_SLAVE is not set: `rrr slave` is started by `rrr worker`")
+}
+
+func TestConfigValidation(t *testing.T) {
+	t.Parallel()
+	good := func() Config {
+		return Config{ID: "box", WorkingDir: t.TempDir(), RedisURL: "redis://127.0.0.1:6379/0", SlaveCommand: []string{"x"}}
+	}
+	c := good()
+	require.NoError(t, c.Validate())
+	require.Equal(t, DefaultHeartbeatTTL, c.HeartbeatTTL)
+	require.Equal(t, DefaultMaxSlaveCrashes, c.MaxSlaveCrashes)
+	require.Positive(t, c.Slaves)
+	require.Equal(t, DefaultKillGrace, c.Trial.KillGrace)
+
+	bad := map[string]func(*Config){
+		"worker id":         func(c *Config) { c.ID = "a:b" },
+		"slaves":            func(c *Config) { c.Slaves = -1 },
+		"working directory": func(c *Config) { c.WorkingDir = "" },
+		"heartbeat":         func(c *Config) { c.HeartbeatInterval = time.Minute },
+		"Redis URL":         func(c *Config) { c.RedisURL = "" },
+	}
+	for want, mod := range bad {
+		c := good()
+		mod(&c)
+		err := c.Validate()
+		require.ErrorIs(t, err, ErrConfig, want)
+		require.Contains(t, err.Error(), want)
+	}
+}

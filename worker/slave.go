@@ -1,0 +1,295 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// SlaveDeps are what a slave talks through.
+type SlaveDeps struct {
+	Client *schema.Client
+	Logger zerolog.Logger
+}
+
+// Slave pulls the tasks of one taskset and runs each as a trial, until the
+// taskset is over or its context ends.
+type Slave struct {
+	cfg   SlaveConfig
+	c     *schema.Client
+	log   zerolog.Logger
+	ts    model.Taskset
+	every func(string) bool
+}
+
+// NewSlave checks cfg and returns a slave.
+func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
+	if deps.Client == nil {
+		return nil, fmt.Errorf("%w: a slave needs a Redis client", ErrConfig)
+	}
+	if cfg.Taskset == "" || cfg.Slave == "" || cfg.Worker == "" || cfg.WorkingCopy == "" || cfg.OutputDir == "" {
+		return nil, fmt.Errorf("%w: a slave needs its taskset, slave and worker keys, working copy and output directory", ErrConfig)
+	}
+	setDur(&cfg.HeartbeatTTL, DefaultHeartbeatTTL)
+	setDur(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
+	cfg.Trial.defaults()
+	if cfg.Host == "" {
+		cfg.Host = hostname()
+	}
+	s := &Slave{cfg: cfg, c: deps.Client, every: logx.Every(30*time.Second, time.Now)}
+	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger()
+	return s, nil
+}
+
+// logf logs a message, and keeps it (info and above, whatever the log
+// level) in the slave's log in Redis, which is stored with the taskset.
+func (s *Slave) logf(level zerolog.Level, err error, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.log.WithLevel(level).Err(err).Msg(msg)
+	if level < zerolog.InfoLevel {
+		return
+	}
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	line := fmt.Sprintf("%s %s %s\n", time.Now().UTC().Format(time.RFC3339), level, msg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.c.AppendLog(ctx, schema.SlaveLog(s.cfg.Slave), line, s.cfg.Trial.LogCap)
+}
+
+// Run registers the slave and works until the taskset is over (nil) or
+// ctx ends (nil: a trial in hand is stopped and recorded as error, so that
+// it is retried elsewhere). An error means the slave could not work at all.
+func (s *Slave) Run(ctx context.Context) (err error) {
+	fields := map[string]string{
+		schema.FWorker: s.cfg.Worker, schema.FNumber: strconv.Itoa(s.cfg.Number),
+		schema.FPid: strconv.Itoa(os.Getpid()),
+	}
+	if err := s.c.RegisterSlave(ctx, s.cfg.Taskset, s.cfg.Slave, s.cfg.HeartbeatTTL, fields); err != nil {
+		return fmt.Errorf("register slave %s: %w", s.cfg.Slave, err)
+	}
+	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() { defer hb.Done(); s.heartbeat(hbCtx) }()
+	defer func() {
+		stopHB()
+		hb.Wait()
+		fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		// On an error the slave exits non-zero, and the worker records
+		// the failure.
+		if err == nil {
+			if _, serr := s.c.Stamp(fin, s.cfg.Slave, schema.FFinishedAt, schema.FStatus, schema.SlaveNormalExit); serr != nil {
+				s.logf(zerolog.WarnLevel, serr, "record the slave's exit")
+			}
+		}
+		_ = s.c.Redis().Del(fin, schema.Heartbeat(s.cfg.Slave)).Err()
+	}()
+
+	ts, err := model.NewReader(s.c.Redis(), s.c.Keys).Taskset(ctx, s.cfg.Taskset)
+	if err != nil {
+		return fmt.Errorf("slave %s: %w", s.cfg.Slave, err)
+	}
+	s.ts = ts
+	if ts.Status != schema.StatusRunning {
+		s.logf(zerolog.InfoLevel, nil, "taskset %s is %q, not running: nothing to do", ts.Key, ts.Status)
+		return nil
+	}
+	if ts.TrialCommand == "" {
+		return fmt.Errorf("slave %s: taskset %s has no trial command (and this slave cannot run its slave command)", s.cfg.Slave, ts.Key)
+	}
+	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
+
+	sub := s.c.Redis().Subscribe(ctx, schema.Events(s.cfg.Taskset))
+	defer sub.Close()
+	events := sub.Channel()
+
+	idle := false
+	for ctx.Err() == nil {
+		out, task, err := s.c.TakeTask(ctx, s.cfg.Taskset, s.cfg.Slave)
+		if err != nil {
+			s.pause(ctx, "take", err)
+			continue
+		}
+		if out == schema.TakeOK {
+			idle = false
+			if stop := s.runTask(ctx, task); stop {
+				break
+			}
+			continue
+		}
+		// Nothing this slave may take: let the arbiter look (it may finish
+		// the taskset or queue the slow tail again), once per idle period.
+		if !idle {
+			idle = true
+			if err := s.c.SendCommand(ctx, schema.Command{Verb: schema.CmdCheck, Key: s.cfg.Taskset}); err != nil {
+				s.pause(ctx, "check", err)
+			}
+		}
+		s.waitForWork(ctx, events)
+		status, err := s.c.Redis().HGet(ctx, s.cfg.Taskset, schema.FStatus).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.pause(ctx, "status", err)
+			continue
+		}
+		if status != schema.StatusRunning {
+			s.logf(zerolog.InfoLevel, nil, "taskset is %q: slave exits", status)
+			break
+		}
+	}
+	return nil
+}
+
+// heartbeat keeps the slave's heartbeat alive until ctx ends.
+func (s *Slave) heartbeat(ctx context.Context) {
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
+				s.logf(zerolog.WarnLevel, err, "slave heartbeat")
+			}
+		}
+	}
+}
+
+// waitForWork returns on a "queued" or "finished" event of the taskset,
+// after IdleWait, or when ctx ends.
+func (s *Slave) waitForWork(ctx context.Context, events <-chan *redis.Message) {
+	t := time.NewTimer(s.cfg.Trial.IdleWait)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case m, ok := <-events:
+			if !ok {
+				events = nil // the subscription is gone: wait for the timer
+				continue
+			}
+			switch schema.ParseEvent(m.Payload).Kind {
+			case schema.EventQueued, schema.EventFinished:
+				return
+			}
+		}
+	}
+}
+
+// pause logs a Redis error (once per interval) and waits a second.
+func (s *Slave) pause(ctx context.Context, what string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if s.every(what) {
+		s.logf(zerolog.WarnLevel, err, "%s failed; retrying", what)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+}
+
+// runTask makes a trial of task and runs it; stop is true when the
+// taskset turned out to be over.
+func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
+	h, err := s.c.Redis().HGetAll(ctx, task).Result()
+	if err != nil {
+		// The task left the queue; the arbiter's check finds it again.
+		s.pause(ctx, "read task", err)
+		return false
+	}
+	t, decodeErr := model.DecodeTask(task, h)
+	spec, specErr := schema.CleanSpec(t.SpecFile)
+	trialID := newID()
+	out, trial, _, err := s.c.StartTrial(ctx, s.cfg.Taskset, task, trialID, s.cfg.Slave)
+	if err != nil {
+		s.logf(zerolog.ErrorLevel, err, "start a trial of %s", task)
+		if !errors.Is(err, schema.ErrInvalid) {
+			// The reply was lost, maybe not the write: a trial left running
+			// under a live slave would never be recovered.
+			s.finish(ctx, schema.Trial(task, trialID), errorOutcome("the slave lost contact with Redis while starting the trial"))
+		}
+		return false
+	}
+	switch out {
+	case schema.StartSettled:
+		return false
+	case schema.StartStopped:
+		s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
+		return true
+	}
+	var res trialOutcome
+	switch {
+	case decodeErr != nil:
+		res = errorOutcome(fmt.Sprintf("malformed task: %v; nothing was run", decodeErr))
+	case specErr != nil:
+		res = errorOutcome(fmt.Sprintf("refused: %v; nothing was run", specErr))
+	default:
+		s.logf(zerolog.InfoLevel, nil, "trial %s of %s started", trialID, spec)
+		res = s.runTrial(ctx, spec, t.EstimateSec, trialID)
+	}
+	s.logf(zerolog.InfoLevel, nil, "trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
+		trialID, t.SpecFile, res.status, res.passed, res.pending, res.failed, errSuffix(res.fields[schema.FError]))
+	s.finish(ctx, trial, res)
+	return false
+}
+
+func errSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
+
+// finish records a trial's result, retrying while Redis is unreachable
+// (for a while even when ctx has ended: the result is worth keeping).
+func (s *Slave) finish(ctx context.Context, trial string, res trialOutcome) {
+	bg := context.WithoutCancel(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 0; ; attempt++ {
+		wctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		_, err := s.c.FinishTrial(wctx, trial, res.result())
+		cancel()
+		if err == nil || errors.Is(err, schema.ErrInvalid) {
+			if err != nil {
+				s.logf(zerolog.ErrorLevel, err, "record trial %s", trial)
+			}
+			return
+		}
+		if time.Now().After(deadline) || (ctx.Err() != nil && attempt >= 2) {
+			s.logf(zerolog.ErrorLevel, err, "could not record trial %s; the arbiter will find it lost", trial)
+			return
+		}
+		if s.every("finish") {
+			s.logf(zerolog.WarnLevel, err, "record trial %s; retrying", trial)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// newID returns a random id for trials and slaves.
+func newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,286 @@
+package worker
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/format"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// Caps of a trial's report field.
+const (
+	MaxReportCases   = 500
+	MaxReportMessage = 4 << 10
+	// maxParseInput bounds what is read back from the report and stdout
+	// files for the result format: far beyond any real report, short of
+	// exhausting memory on a runaway test.
+	maxParseInput = 64 << 20
+)
+
+// Timeouts returns the soft and hard timeouts of a trial (DESIGN.md):
+// estimate known: soft = max(2e, least), hard = max(3e, least); unknown:
+// soft = unknown, hard = soft + unknownHardExtra; and always hard >= soft
+// + killGrace, so that SIGTERM has time to work.
+func Timeouts(estimateSec *int, unknown, least, killGrace, unknownHardExtra time.Duration) (soft, hard time.Duration) {
+	if estimateSec != nil {
+		e := time.Duration(*estimateSec) * time.Second
+		soft, hard = max(2*e, least), max(3*e, least)
+	} else {
+		soft = unknown
+		hard = soft + unknownHardExtra
+	}
+	return soft, max(hard, soft+killGrace)
+}
+
+// trialOutcome is what a trial ended with, before it is written.
+type trialOutcome struct {
+	status                  string
+	passed, pending, failed int
+	fields                  map[string]string
+}
+
+func (o trialOutcome) result() schema.Result {
+	return schema.Result{Status: o.status, Passed: o.passed, Pending: o.pending, Failed: o.failed, Fields: o.fields}
+}
+
+func errorOutcome(msg string) trialOutcome {
+	return trialOutcome{status: schema.StatusError, fields: map[string]string{schema.FError: msg}}
+}
+
+// trialDir is where a trial's full output and report go.
+func trialDir(outputDir, spec, trialID string) string {
+	return filepath.Join(outputDir, "trials", url.PathEscape(spec), trialID)
+}
+
+// runTrial runs the taskset's trial command on spec and reads its result.
+func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, trialID string) trialOutcome {
+	dir := trialDir(s.cfg.OutputDir, spec, trialID)
+	report := filepath.Join(dir, "report")
+	tpl := s.ts.TrialCommand
+	if !strings.Contains(tpl, "{file}") {
+		tpl += " {file}" // a bare command gets the spec file as its last argument
+	}
+	argv, err := proc.Template(tpl, map[string]string{"file": spec, "report": report})
+	if err != nil {
+		return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errorOutcome(fmt.Sprintf("create the output directory: %v", err))
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.WorkingCopy, filepath.FromSlash(spec))); err != nil {
+		s.logf(zerolog.WarnLevel, nil, "spec file %s is not in the working copy %s: %v", spec, s.cfg.WorkingCopy, err)
+	}
+	soft, hard := Timeouts(estimateSec,
+		time.Duration(s.ts.UnknownSpecTimeoutSec)*time.Second, time.Duration(s.ts.LeastTimeoutSec)*time.Second,
+		s.cfg.Trial.KillGrace, s.cfg.Trial.UnknownHardExtra)
+	res, runErr := proc.Run(ctx, proc.Spec{
+		Argv: argv, Dir: s.cfg.WorkingCopy, Env: s.trialEnv(spec, report),
+		Soft: soft, Hard: hard, Grace: s.cfg.Trial.Grace, WaitDelay: s.cfg.Trial.WaitDelay,
+		StdoutFile: filepath.Join(dir, "stdout"), StderrFile: filepath.Join(dir, "stderr"),
+		OnStart: s.recordPgid,
+	})
+	s.clearPgid()
+	if runErr != nil {
+		return errorOutcome(fmt.Sprintf("could not run the trial in %s: %v", s.cfg.WorkingCopy, runErr))
+	}
+	if res.OutputErr != nil {
+		s.logf(zerolog.WarnLevel, nil, "full output of %s is incomplete: %v", spec, res.OutputErr)
+	}
+	if res.OutputCut {
+		s.logf(zerolog.WarnLevel, nil, "trial of %s left a process outside its group holding its output; output after %s was not read", spec, s.cfg.Trial.WaitDelay)
+	}
+
+	reportBytes, _ := readCapped(report, maxParseInput)
+	stdout, err := readCapped(filepath.Join(dir, "stdout"), maxParseInput)
+	if err != nil {
+		stdout = res.Stdout.Bytes()
+	}
+	oc, parseErr := format.Parse(s.ts.ResultFormat, reportBytes, stdout)
+	out := decide(res, oc, parseErr)
+	out.fields[schema.FStdout] = res.Stdout.String()
+	out.fields[schema.FStderr] = res.Stderr.String()
+	out.fields[schema.FOutputPath] = s.cfg.Host + ":" + dir
+	if oc.Format == "" {
+		oc.Format = s.ts.ResultFormat
+	}
+	out.fields[schema.FFormat] = oc.Format
+	if res.Exited {
+		out.fields[schema.FExitCode] = strconv.Itoa(res.ExitCode)
+	}
+	if res.Signal != 0 {
+		out.fields[schema.FSignal] = proc.SignalName(res.Signal)
+	}
+	if len(oc.Cases) > 0 {
+		out.fields[schema.FReport] = reportJSON(oc.Cases)
+	}
+	return out
+}
+
+// decide gives a finished trial its status and counts (CONTRACTS.md):
+// our timeout -> timeout; stopped by us -> error; a report with failures
+// -> failed, pending -> pending, passes -> passed; no cases -> the exit
+// code; a non-zero exit or a foreign signal with no failure in the report
+// -> failed, with the reason in the error field.
+func decide(res proc.Result, oc format.Outcome, parseErr error) trialOutcome {
+	out := trialOutcome{fields: map[string]string{}}
+	if parseErr == nil {
+		out.passed, out.pending, out.failed = oc.Passed, oc.Pending, oc.Failed
+	}
+	switch {
+	case res.Timeout != proc.NoTimeout:
+		out.status = schema.StatusTimeout
+		out.fields[schema.FError] = res.Describe()
+		return out
+	case res.Cancelled:
+		out.status = schema.StatusError
+		out.fields[schema.FError] = "the slave was stopped before the trial finished (the taskset ended or the worker is shutting down): " + res.Describe()
+		return out
+	case parseErr != nil:
+		out.status = schema.StatusFailed
+		out.fields[schema.FError] = fmt.Sprintf("report unreadable (%s): %v", res.Describe(), parseErr)
+		return out
+	}
+	clean := res.Exited && res.ExitCode == 0
+	switch {
+	case out.failed > 0:
+		out.status = schema.StatusFailed
+	case !clean && out.passed+out.pending > 0:
+		out.status = schema.StatusFailed
+		out.fields[schema.FError] = fmt.Sprintf("%s, but the report shows no failure", res.Describe())
+	case !clean:
+		out.status = schema.StatusFailed
+		if res.Signal != 0 {
+			out.fields[schema.FError] = res.Describe()
+		}
+	case out.pending > 0:
+		out.status = schema.StatusPending
+	default:
+		out.status = schema.StatusPassed
+	}
+	return out
+}
+
+// reportJSON is the report field: failed cases first, then pending, then
+// passed, at most MaxReportCases, messages cut at MaxReportMessage bytes.
+func reportJSON(cases []model.Case) string {
+	rank := func(c model.Case) int {
+		switch c.Status {
+		case schema.StatusFailed:
+			return 0
+		case schema.StatusPending:
+			return 1
+		}
+		return 2
+	}
+	cs := slices.Clone(cases)
+	slices.SortStableFunc(cs, func(a, b model.Case) int { return cmp.Compare(rank(a), rank(b)) })
+	if len(cs) > MaxReportCases {
+		cs = cs[:MaxReportCases]
+	}
+	for i := range cs {
+		if m := cs[i].Message; len(m) > MaxReportMessage {
+			cut := MaxReportMessage
+			for cut > 0 && !utf8.RuneStart(m[cut]) {
+				cut--
+			}
+			cs[i].Message = m[:cut] + fmt.Sprintf("\n[rrr: %d bytes omitted]", len(m)-cut)
+		}
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return "[]" // model.Case holds only strings and numbers
+	}
+	return string(b)
+}
+
+// readCapped reads at most limit bytes of a file.
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// trialEnv is the environment of a trial: the slave's own, without rrr's
+// internal variables (RRR_REDIS may carry a password), plus the trial's.
+func (s *Slave) trialEnv(spec, report string) []string {
+	env := make([]string, 0, len(os.Environ())+5)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "RRR_") || name == EnvSlaveNumber || name == EnvNumSlaves {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		EnvSlaveNumber+"="+strconv.Itoa(s.cfg.Number),
+		EnvNumSlaves+"="+strconv.Itoa(s.cfg.NumSlaves),
+		EnvTaskset+"="+s.cfg.Taskset,
+		EnvSpecFile+"="+spec,
+		EnvReport+"="+report,
+	)
+}
+
+// recordPgid tells the worker which process group to kill should this
+// slave die while the trial runs.
+func (s *Slave) recordPgid(pgid int) {
+	if s.cfg.PgidFile == "" {
+		return
+	}
+	if err := writeFileAtomic(s.cfg.PgidFile, strconv.Itoa(pgid)); err != nil {
+		s.logf(zerolog.WarnLevel, nil, "record the trial's process group in %s: %v", s.cfg.PgidFile, err)
+	}
+}
+
+func (s *Slave) clearPgid() {
+	if s.cfg.PgidFile != "" {
+		if err := os.Remove(s.cfg.PgidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.logf(zerolog.WarnLevel, nil, "remove %s: %v", s.cfg.PgidFile, err)
+		}
+	}
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so that a
+// reader never sees half a number.
+func writeFileAtomic(path, text string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// readPgid reads a process group id written by recordPgid; 0 when none.
+func readPgid(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 1 {
+		return 0
+	}
+	return n
+}

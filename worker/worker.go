@@ -1,0 +1,205 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// Deps are what a worker talks through.
+type Deps struct {
+	Client *schema.Client
+	Logger zerolog.Logger
+}
+
+// Worker is the service of one build box: it takes tasksets from its
+// worker queue one at a time and runs slaves on them.
+type Worker struct {
+	cfg   Config
+	c     *schema.Client
+	log   zerolog.Logger
+	key   string
+	every func(string) bool
+
+	force     chan struct{}
+	forceOnce sync.Once
+}
+
+// New checks cfg, fills its defaults and returns a worker.
+func New(cfg Config, deps Deps) (*Worker, error) {
+	if deps.Client == nil {
+		return nil, fmt.Errorf("%w: a worker needs a Redis client", ErrConfig)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = deps.Client.Keys.Namespace()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key := deps.Client.Keys.Worker(cfg.ID)
+	return &Worker{
+		cfg:   cfg,
+		c:     deps.Client,
+		log:   component(deps.Logger, "worker").With().Str("worker", key).Logger(),
+		key:   key,
+		every: logx.Every(30*time.Second, time.Now),
+		force: make(chan struct{}),
+	}, nil
+}
+
+// Key is the worker's key.
+func (w *Worker) Key() string { return w.key }
+
+// Force makes a stopping worker kill its slaves and their trials at once
+// (SIGKILL) instead of waiting for the grace period: the second signal.
+func (w *Worker) Force() { w.forceOnce.Do(func() { close(w.force) }) }
+
+// Run registers the worker and serves its queue until ctx ends; then it
+// stops its slaves, hands back the taskset in hand, removes its heartbeat
+// and returns nil. An error means it could not start.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := os.MkdirAll(w.cfg.WorkingDir, 0o755); err != nil {
+		return fmt.Errorf("working directory: %w", err)
+	}
+	if err := w.register(ctx); err != nil {
+		return err
+	}
+	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() { defer hb.Done(); w.heartbeat(hbCtx) }()
+	defer func() {
+		stopHB()
+		hb.Wait()
+		fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.c.Redis().Del(fin, schema.Heartbeat(w.key)).Err(); err != nil {
+			w.log.Warn().Err(err).Msg("remove the worker heartbeat")
+		}
+		w.log.Info().Msg("worker stopped")
+	}()
+	w.log.Info().Msgf("worker ready: type %s, %d slaves, working directory %s", w.cfg.WorkerType, w.cfg.Slaves, w.cfg.WorkingDir)
+
+	for ctx.Err() == nil {
+		v, err := w.c.Redis().BLPop(ctx, w.cfg.PopTimeout, schema.WorkerQueue(w.key)).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			w.pause(ctx, "pop", err)
+			continue
+		}
+		w.runTaskset(ctx, v[1])
+	}
+	return nil
+}
+
+func (w *Worker) fields() map[string]string {
+	return map[string]string{
+		schema.FWorkerType: w.cfg.WorkerType, schema.FHost: w.cfg.Host,
+		schema.FSlaves: strconv.Itoa(w.cfg.Slaves), schema.FPid: strconv.Itoa(os.Getpid()),
+	}
+}
+
+// register joins the worker set, and leaves a taskset an earlier process
+// with the same id held when it died.
+func (w *Worker) register(ctx context.Context) error {
+	stale, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, w.fields())
+	if err != nil {
+		return fmt.Errorf("register worker %s: %w", w.key, err)
+	}
+	if stale == "" {
+		return nil
+	}
+	w.log.Warn().Msgf("an earlier run of this worker held taskset %s: leaving it", stale)
+	wl := schema.WorkerLog(stale, w.key)
+	if n, err := w.c.Redis().Exists(ctx, wl).Result(); err == nil && n == 1 {
+		_ = w.c.AppendLog(ctx, schema.WorkerLogText(wl),
+			logLine("the worker restarted and left the taskset; its slaves' trials are recovered by the arbiter"), w.cfg.LogCap)
+		_, _ = w.c.Stamp(ctx, wl, schema.FFinishedAt)
+	}
+	if _, err := w.c.ReleaseWorker(ctx, w.key, stale); err != nil {
+		return fmt.Errorf("register worker %s: leave taskset %s: %w", w.key, stale, err)
+	}
+	return nil
+}
+
+// heartbeat keeps the worker alive in Redis until ctx ends. A worker the
+// dispatcher removed (its heartbeat had expired, say over a network
+// partition) registers again, so that it gets work again.
+func (w *Worker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := w.c.Beat(ctx, w.key, w.cfg.HeartbeatTTL); err != nil {
+			if ctx.Err() == nil && w.every("beat") {
+				w.log.Warn().Err(err).Msg("worker heartbeat")
+			}
+			continue
+		}
+		n, err := w.c.Redis().Exists(ctx, w.key).Result()
+		if err != nil || n == 1 {
+			continue
+		}
+		w.log.Warn().Msg("the worker was removed from Redis (its heartbeat had expired): registering again")
+		if _, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, w.fields()); err != nil && w.every("register") {
+			w.log.Warn().Err(err).Msg("register the worker again")
+		}
+	}
+}
+
+// pause logs a Redis error (once per interval) and waits a second.
+func (w *Worker) pause(ctx context.Context, what string, err error) {
+	if w.every(what) {
+		w.log.Warn().Err(err).Msgf("%s failed; retrying", what)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+}
+
+// logLine is one line of a log text in Redis.
+func logLine(msg string) string {
+	return time.Now().UTC().Format(time.RFC3339) + " " + msg + "\n"
+}
+
+// pruneLogs removes the full outputs of tasksets older than KeepLogs.
+func (w *Worker) pruneLogs() {
+	if w.cfg.KeepLogs < 0 {
+		return
+	}
+	dir := filepath.Join(w.cfg.WorkingDir, "logs")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < w.cfg.KeepLogs {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			w.log.Warn().Err(err).Msgf("remove old outputs %s", e.Name())
+		}
+	}
+}
