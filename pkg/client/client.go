@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -63,12 +62,13 @@ func (c *Client) say(format string, args ...any) {
 	fmt.Fprintf(c.Stderr, "rrr: "+format+"\n", args...)
 }
 
-// RsyncUpload is the default Uploader: rsync, after checking it is there.
+// RsyncUpload is the default Uploader: rsync -a --delete (pkg/rsync).
 func RsyncUpload(ctx context.Context, src, dst, options string) error {
-	if _, err := exec.LookPath("rsync"); err != nil {
-		return fmt.Errorf("%w on PATH: install it (apt-get install rsync, brew install rsync)", ErrRsyncMissing)
+	err := rsync.Sync(ctx, src, dst, options)
+	if errors.Is(err, rsync.ErrNotInstalled) {
+		return fmt.Errorf("%w: %w", ErrRsyncMissing, err)
 	}
-	return rsync.Sync(ctx, src, dst, options)
+	return err
 }
 
 // StartOptions describe a taskset to create from a project directory.
