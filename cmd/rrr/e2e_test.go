@@ -107,18 +107,7 @@ func (p *proc) exit(t *testing.T, within time.Duration) int {
 	return 0
 }
 
-// hasCommands reports whether the binary has every command named.
-func hasCommands(bin string, names ...string) bool {
-	out, _ := exec.Command(bin, "--help").CombinedOutput()
-	for _, n := range names {
-		if !bytes.Contains(out, []byte("\n   "+n+" ")) && !bytes.Contains(out, []byte("\n   "+n+",")) {
-			return false
-		}
-	}
-	return true
-}
-
-// fleet is a real Redis namespace with `rrr server` and one `rrr worker`.
+// e2eFleet is a real Redis namespace with `rrr server` and one `rrr worker`.
 type e2eFleet struct {
 	bin     string
 	global  []string // --redis, --namespace
@@ -130,9 +119,6 @@ type e2eFleet struct {
 func startFleet(t *testing.T) *e2eFleet {
 	t.Helper()
 	bin := build(t)
-	if !hasCommands(bin, "server", "worker") {
-		t.Skip("`rrr server` and `rrr worker` are not on this branch yet")
-	}
 	srv := redistest.Shared(t)
 	ns := redistest.Namespace(t)
 	f := &e2eFleet{bin: bin, global: []string{"--redis", srv.URL(), "--namespace", ns, "--log-level", "debug"},
