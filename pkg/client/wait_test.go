@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
@@ -400,4 +402,35 @@ func TestWaitSecondSignalExitsAtOnce(t *testing.T) {
 	require.Equal(t, client.Cancelled, o.Verdict)
 	require.Nil(t, o.Snapshot)
 	require.Contains(t, o.Note, "second signal")
+}
+
+// Redis going away: a short outage is waited out, a long one is an error.
+func TestWaitRidesOutRedisOutages(t *testing.T) {
+	m := miniredis.RunT(t)
+	// fail fast while Redis is down, so that the test is quick
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: 100 * time.Millisecond})
+	defer rdb.Close()
+	b := redistest.Backend{Name: "miniredis", RDB: rdb, NS: "outage", Mini: m}
+	f := newFleet(t, b)
+	ts := f.create("outage", "a.rb")
+	_, slave := f.worker("w1", "default", ts)
+	ch := f.wait(ts, client.WaitOptions{Poll: 10 * time.Millisecond, WorkerWarnAfter: time.Hour, RedisGrace: time.Minute})
+	f.subscribed(ts)
+	b.Mini.Close()
+	require.Eventually(t, func() bool { return strings.Contains(f.stderr.String(), "cannot read the taskset") },
+		10*time.Second, 5*time.Millisecond)
+	require.NoError(t, b.Mini.Restart())
+	f.run(ts, slave, passed(1))
+	require.Equal(t, client.Succeeded, result(t, ch).Verdict, "the wait went on after Redis came back")
+
+	ts = f.create("gone", "a.rb")
+	ch = f.wait(ts, client.WaitOptions{Poll: 10 * time.Millisecond, WorkerWarnAfter: time.Hour, RedisGrace: 100 * time.Millisecond})
+	f.subscribed(ts)
+	b.Mini.Close()
+	select {
+	case r := <-ch:
+		require.ErrorContains(t, r.err, "redis unreachable for 100ms")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Wait did not give up")
+	}
 }
