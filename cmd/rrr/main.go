@@ -56,6 +56,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // commands lists every command, in the order `rrr --help` shows them.
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
+		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
+		activesCommand(), nodesCommand(),
 		serverCommand(),
 		dispatcherCommand(),
 		arbiterCommand(),

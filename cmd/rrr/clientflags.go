@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/config"
+	"github.com/rrr-dev/rrr/pkg/junit"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/store"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// envName is the environment variable of a flag: RRR_ and the name in
+// upper case with "_" for "-".
+func envName(flag string) []string {
+	return []string{"RRR_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+// tasksetFlags are the flags of `start` and `local` that describe a taskset.
+func tasksetFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "trial-command", EnvVars: envName("trial-command"),
+			Usage: "command run once per spec file, split into words (no shell); {file} is the spec, {report} a path for its report"},
+		&cli.StringFlag{Name: "setup-command", EnvVars: envName("setup-command"),
+			Usage: "shell command run once per worker in the uploaded project before the trials (e.g. bundle install)"},
+		&cli.StringFlag{Name: "format", Value: schema.FormatAuto, EnvVars: envName("format"),
+			Usage: "result format of the trials: " + strings.Join(schema.Formats, ", ")},
+		&cli.StringFlag{Name: "slave-command", EnvVars: envName("slave-command"),
+			Usage: "shell command the worker runs instead of \"rrr slave\": a custom slave speaking the protocol"},
+		&cli.StringFlag{Name: "worker-type", Value: schema.DefaultWorkerType, EnvVars: envName("worker-type"),
+			Usage: "only workers started with this --worker-type take the taskset"},
+		&cli.IntFlag{Name: "max-workers", Value: schema.DefaultMaxWorkers, EnvVars: envName("max-workers"),
+			Usage: "most workers that work on the taskset at once (0: no limit)"},
+		&cli.IntFlag{Name: "max-trials", Value: schema.DefaultMaxTrials, EnvVars: envName("max-trials"),
+			Usage: "trials of a failing spec before it counts as failed (a spec that fails then passes is flaky)"},
+		&cli.StringFlag{Name: "taskset-class", Value: schema.DefaultTasksetClass, EnvVars: envName("taskset-class"),
+			Usage: "tasksets of one class share spec duration estimates (e.g. one per project and suite)"},
+		&cli.StringFlag{Name: "unknown-spec-timeout", Value: "10m", EnvVars: envName("unknown-spec-timeout"),
+			Usage: "time limit of a spec without an estimate (Go duration or seconds)"},
+		&cli.StringFlag{Name: "least-timeout", Value: "30s", EnvVars: envName("least-timeout"),
+			Usage: "smallest time limit of a spec with an estimate (the limit is 2x its estimate, at least this)"},
+		&cli.StringFlag{Name: "rsync-remote-path", EnvVars: envName("rsync-remote-path"),
+			Usage: "where to upload the project (host:/path or /path); default: the fleet's, set by \"rrr server --rsync-remote-path\""},
+		&cli.StringFlag{Name: "rsync-name", EnvVars: envName("rsync-name"),
+			Usage: "name of the upload under the remote path, and prefix of the taskset id (default: $USER)"},
+		&cli.StringFlag{Name: "rsync-options", EnvVars: envName("rsync-options"),
+			Usage: "extra rsync options of the upload, e.g. \"--exclude=.git --exclude=tmp\" (default: the fleet's)"},
+		&cli.StringFlag{Name: "dir", Value: ".", EnvVars: envName("dir"),
+			Usage: "project root: uploaded, holds .rrr.yml, and SPECs are relative to it"},
+	}
+}
+
+// waitFlags are the flags of `waitfor`, also on `start` (for --wait).
+func waitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "junit", EnvVars: envName("junit"),
+			Usage: "write a JUnit XML report of every spec to `FILE` (flaky specs marked)"},
+		&cli.StringFlag{Name: "timeout", EnvVars: envName("timeout"),
+			Usage: "give up waiting after this long (exit 4; the taskset goes on); default: no limit"},
+		&cli.BoolFlag{Name: "no-cancel-on-signal", EnvVars: envName("no-cancel-on-signal"),
+			Usage: "on SIGINT/SIGTERM stop waiting but leave the taskset running (default: cancel it)"},
+	}
+}
+
+// resultsDirFlag reads tasksets that expired from Redis in the results store.
+func resultsDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "results-dir", EnvVars: envName("results-dir"),
+		Usage: "the results store of \"rrr server\" (`DIR`), read when a taskset is no longer in Redis"}
+}
+
+// applyProjectFile reads .rrr.yml in --dir and sets every flag of the
+// command it names that neither the command line nor the environment set.
+// A key that is not a flag of the command is a usage error.
+func applyProjectFile(c *cli.Context) (*config.File, error) {
+	dir := c.String("dir")
+	f, err := config.Load(dir)
+	if err != nil {
+		if errors.Is(err, config.ErrMalformed) {
+			return nil, usagef("%v", err)
+		}
+		return nil, exitf(exitInfra, "%v", err)
+	}
+	var names []string
+	for _, fl := range c.Command.Flags {
+		if n := fl.Names()[0]; n != "dir" && n != "help" {
+			names = append(names, n)
+		}
+	}
+	if bad := f.Unknown(names); len(bad) > 0 {
+		return nil, usagef("%s: unknown key(s) %s; known: specs, %s", f.Path, strings.Join(bad, ", "), strings.Join(names, ", "))
+	}
+	for name, v := range f.Values {
+		if c.IsSet(name) {
+			continue
+		}
+		if err := c.Set(name, v); err != nil {
+			return nil, usagef("%s: %s: %q is not a valid value of --%s (%v)", f.Path, name, v, name, err)
+		}
+	}
+	return f, nil
+}
+
+// tasksetSpec reads the taskset flags (after applyProjectFile).
+func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
+	unknown, err := parseDuration("unknown-spec-timeout", c.String("unknown-spec-timeout"))
+	if err != nil {
+		return schema.TasksetSpec{}, err
+	}
+	least, err := parseDuration("least-timeout", c.String("least-timeout"))
+	if err != nil {
+		return schema.TasksetSpec{}, err
+	}
+	name := c.String("rsync-name")
+	if name == "" {
+		name = os.Getenv("USER")
+	}
+	return schema.TasksetSpec{
+		RsyncName:          name,
+		SetupCommand:       c.String("setup-command"),
+		SlaveCommand:       c.String("slave-command"),
+		TrialCommand:       c.String("trial-command"),
+		ResultFormat:       c.String("format"),
+		WorkerType:         c.String("worker-type"),
+		MaxWorkers:         c.Int("max-workers"),
+		MaxTrials:          c.Int("max-trials"),
+		TasksetClass:       c.String("taskset-class"),
+		UnknownSpecTimeout: unknown,
+		LeastTimeout:       least,
+		RsyncRemotePath:    c.String("rsync-remote-path"),
+		RsyncOptions:       c.String("rsync-options"),
+	}, nil
+}
+
+// newClient connects to Redis and builds the client of the commands;
+// --results-dir, when the command has it, backs reads of expired tasksets.
+func newClient(ctx context.Context, c *cli.Context) (*client.Client, *redis.Client, error) {
+	log, err := logger(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	// go-redis prints its own dial failures on stderr; a person gets one
+	// message saying what to do, and the details at --log-level debug.
+	redis.SetLogger(redisLog{log.With().Str("component", "redis").Logger()})
+	rdb, sc, err := connect(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl := client.New(sc, c.App.ErrWriter, log)
+	if dir := c.String("results-dir"); dir != "" {
+		cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(dir, id) }
+	}
+	return cl, rdb, nil
+}
+
+// resolveKey reads a KEY argument: a taskset key of --namespace or a bare id.
+func resolveKey(c *cli.Context, arg string) (string, error) {
+	key, err := client.ResolveKey(schema.NewKeys(c.String("namespace")), arg)
+	return key, clientErr(err)
+}
+
+// redisLog sends go-redis's internal log lines to zerolog at debug level.
+type redisLog struct{ l zerolog.Logger }
+
+func (r redisLog) Printf(_ context.Context, format string, v ...any) { r.l.Debug().Msgf(format, v...) }
+
+// clientErr maps a client error to an exit: usage errors exit 2, a
+// signal before the taskset existed 3, the rest 4.
+func clientErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, client.ErrInterrupted):
+		return exitf(exitCancelled, "%v", err)
+	case client.IsUsage(err):
+		return usagef("%v", err)
+	}
+	return exitf(exitInfra, "%v", err)
+}
+
+// notifySignals delivers SIGINT and SIGTERM to a channel instead of ending
+// the process; stop undoes it.
+func notifySignals() (ch chan os.Signal, stop func()) {
+	ch = make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// isTerminal reports whether w is a terminal that can rewrite a line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("TERM") == "dumb" || os.Getenv("CI") != "" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// waitAndReport waits for key, prints the summary, writes the JUnit report
+// and returns the exit of the verdict.
+func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key string, ints <-chan os.Signal) error {
+	timeout, err := parseDuration("timeout", c.String("timeout"))
+	if err != nil {
+		return err
+	}
+	junitPath := c.String("junit")
+	if junitPath != "" {
+		if st, err := os.Stat(filepath.Dir(junitPath)); err != nil || !st.IsDir() {
+			return usagef("--junit %s: its directory does not exist", junitPath)
+		}
+	}
+	o, err := cl.Wait(ctx, key, client.WaitOptions{
+		Timeout: timeout, Interrupts: ints, CancelOnSignal: !c.Bool("no-cancel-on-signal"),
+		TTY: isTerminal(c.App.ErrWriter),
+	})
+	if err != nil {
+		return exitf(exitInfra, "%v", err)
+	}
+	client.WriteSummary(c.App.ErrWriter, o, client.SummaryOptions{})
+	code := o.Verdict.ExitCode()
+	if junitPath != "" && o.Snapshot != nil {
+		if err := junit.WriteFile(junitPath, o.Snapshot); err != nil {
+			fmt.Fprintln(c.App.ErrWriter, "rrr:", err)
+			if code == exitOK {
+				code = exitInfra
+			}
+		} else {
+			fmt.Fprintf(c.App.ErrWriter, "rrr: wrote the JUnit report %s\n", junitPath)
+		}
+	}
+	if code == exitOK {
+		return nil
+	}
+	return exitf(code, "")
+}

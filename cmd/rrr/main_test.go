@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/rrr-dev/rrr/pkg/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/store"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+func showCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a taskset: its specs and trials, as text or JSON",
+		ArgsUsage: "KEY",
+		UsageText: "rrr show [options] KEY\n\n" +
+			"   rrr show --show-errors alice-20260101-120000-1a2b\n" +
+			"   rrr show --json rrrspec:taskset:alice-20260101-120000-1a2b | jq .status",
+		Description: "KEY is a taskset key or its bare id. A taskset no longer in Redis (persisted, then expired)\n" +
+			"is read from --results-dir. Text lists the specs that did not pass; --verbose every spec, trial,\n" +
+			"worker log and slave; --show-errors the output of failed and flaky specs. --json prints one\n" +
+			"object (key, status, created_at, finished_at, succeeded_count, failed_count, tasks with their\n" +
+			"trials), with outputs and logs when --verbose or --show-errors is given too.\n" +
+			"Exit 0 succeeded, 1 tests failed, 2 usage error, 3 cancelled, 4 infrastructure error or not\n" +
+			"found, 5 still running.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", EnvVars: envName("json"), Usage: "print JSON for scripts"},
+			&cli.BoolFlag{Name: "verbose", EnvVars: envName("verbose"), Usage: "every spec with its trials, worker logs, slaves"},
+			&cli.BoolFlag{Name: "show-errors", EnvVars: envName("show-errors"), Usage: "the output of failed and flaky specs"},
+			resultsDirFlag(),
+		},
+		Action: showAction,
+	}
+}
+
+func showAction(c *cli.Context) error {
+	args, err := positional(c, 1, 1, "KEY")
+	if err != nil {
+		return err
+	}
+	key, err := resolveKey(c, args[0])
+	if err != nil {
+		return err
+	}
+	opt := model.LoadOptions{Output: c.Bool("verbose") || c.Bool("show-errors"), Logs: c.Bool("verbose")}
+	now := time.Now()
+	var s *model.Snapshot
+	cl, rdb, err := newClient(c.Context, c)
+	if err != nil {
+		// Redis is down: a persisted taskset can still be shown.
+		dir := c.String("results-dir")
+		id, _ := schema.NewKeys(c.String("namespace")).TasksetID(key)
+		if dir == "" {
+			return err
+		}
+		var serr error
+		if s, serr = store.Read(dir, id); serr != nil {
+			return err
+		}
+		client.Trim(s, opt)
+		fmt.Fprintf(c.App.ErrWriter, "rrr: %v; showing %s from the results store\n", err, key)
+	} else {
+		defer rdb.Close()
+		if s, err = cl.Load(c.Context, key, opt); err != nil {
+			return exitf(exitInfra, "show %s: %v", key, err)
+		}
+		if t, err := rdb.Time(c.Context).Result(); err == nil {
+			now = t
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			return exitf(exitInfra, "show %s: %v", key, err)
+		}
+	} else {
+		client.WriteShow(c.App.Writer, s, client.ShowOptions{Verbose: c.Bool("verbose"), ShowErrors: c.Bool("show-errors"), Now: now})
+	}
+	if code := client.VerdictOf(s.Taskset).ExitCode(); code != exitOK {
+		return exitf(code, "")
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+)
+
+func startCommand() *cli.Command {
+	flags := append(tasksetFlags(),
+		&cli.BoolFlag{Name: "wait", EnvVars: envName("wait"),
+			Usage: "then wait for the taskset as \"rrr waitfor\" does: progress, summary, exit code"})
+	flags = append(flags, waitFlags()...)
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "upload the project and create a taskset; print its key",
+		ArgsUsage: "[SPEC...]",
+		UsageText: "rrr start [options] [SPEC...]\n\n" +
+			"   rrr start --trial-command 'rspec {file}' 'spec/**/*_spec.rb'\n" +
+			"   rrr start --wait --junit report.xml        # CI: settings in .rrr.yml",
+		Description: "Resolves each SPEC (a file, a directory, or a glob with *, ? and ** — quote it) under --dir,\n" +
+			"uploads --dir with rsync to <rsync remote path>/<rsync name>, creates the taskset with one task\n" +
+			"per spec file and wakes the dispatcher. The taskset key goes to stdout, progress to stderr.\n" +
+			"Settings come from flags, then RRR_* variables, then .rrr.yml in --dir (which may list specs:).\n" +
+			"With --wait it goes on as `rrr waitfor`: exit 0 succeeded, 1 tests failed, 2 usage error,\n" +
+			"3 cancelled, 4 infrastructure error (setup failed, Redis unreachable, --timeout).",
+		Flags:  flags,
+		Action: startAction,
+	}
+}
+
+func startAction(c *cli.Context) error {
+	file, err := applyProjectFile(c)
+	if err != nil {
+		return err
+	}
+	patterns, err := positional(c, 0, -1, "[SPEC...]")
+	if err != nil {
+		return err
+	}
+	if len(patterns) == 0 {
+		patterns = file.Specs
+	}
+	spec, err := tasksetSpec(c)
+	if err != nil {
+		return err
+	}
+	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
+		return err
+	}
+	// Usage errors first, even when Redis is down.
+	if _, err := client.ResolveSpecs(c.String("dir"), patterns); err != nil {
+		return clientErr(err)
+	}
+	ctx := c.Context
+	cl, rdb, err := newClient(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	// A signal during the upload stops it (there is nothing to cancel
+	// yet); every signal also reaches the wait, which cancels the taskset.
+	sigs, stop := notifySignals()
+	defer stop()
+	upload, cancelUpload := context.WithCancel(ctx)
+	defer cancelUpload()
+	ints := make(chan os.Signal, 4)
+	var created atomic.Bool
+	relayDone := make(chan struct{})
+	defer close(relayDone)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if !created.Load() {
+					cancelUpload()
+				}
+				select {
+				case ints <- s:
+				default:
+				}
+			case <-relayDone:
+				return
+			}
+		}
+	}()
+
+	key, err := cl.Start(upload, client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec})
+	created.Store(true)
+	if err != nil {
+		return clientErr(err)
+	}
+	fmt.Fprintln(c.App.Writer, key)
+	if !c.Bool("wait") {
+		return nil
+	}
+	return waitAndReport(ctx, c, cl, key, ints)
+}

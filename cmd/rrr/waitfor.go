@@ -1,0 +1,44 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func waitforCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "waitfor",
+		Usage:     "wait until a taskset finishes: progress, summary, JUnit report, exit code",
+		ArgsUsage: "KEY",
+		UsageText: "rrr waitfor [options] KEY\n\n" +
+			"   rrr waitfor --junit report.xml --timeout 30m alice-20260101-120000-1a2b",
+		Description: "KEY is a taskset key or its bare id. Shows live progress on stderr (done/total, failures,\n" +
+			"running specs, ETA), then the summary: failed specs with their output, flaky specs, the\n" +
+			"slowest specs and the balance. The first SIGINT/SIGTERM cancels the taskset (unless\n" +
+			"--no-cancel-on-signal), a second exits at once. Exit 0 succeeded, 1 tests failed,\n" +
+			"2 usage error, 3 cancelled, 4 infrastructure error (setup failed, Redis unreachable, --timeout).",
+		Flags:  append(waitFlags(), resultsDirFlag()),
+		Action: waitforAction,
+	}
+}
+
+func waitforAction(c *cli.Context) error {
+	args, err := positional(c, 1, 1, "KEY")
+	if err != nil {
+		return err
+	}
+	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
+		return err
+	}
+	key, err := resolveKey(c, args[0])
+	if err != nil {
+		return err
+	}
+	cl, rdb, err := newClient(c.Context, c)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	sigs, stop := notifySignals()
+	defer stop()
+	return waitAndReport(c.Context, c, cl, key, sigs)
+}

@@ -1,0 +1,238 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/rsync"
+	"github.com/rrr-dev/rrr/pkg/store"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// Uploader copies the project directory src (ending in "/") to dst, with
+// extra rsync options.
+type Uploader func(ctx context.Context, src, dst, options string) error
+
+// StoreReader reads a persisted taskset by id from the results store.
+type StoreReader func(id string) (*model.Snapshot, error)
+
+// Client is what the commands people run share: it creates tasksets, waits
+// for them, cancels them and reads them.
+type Client struct {
+	Schema *schema.Client
+	Reader *model.Reader
+	// Stderr gets progress, warnings and summaries; stdout is the caller's.
+	Stderr io.Writer
+	Log    zerolog.Logger
+	// Upload defaults to rsync; Store is optional (no results store).
+	Upload Uploader
+	Store  StoreReader
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// New returns a client of the namespace of sc that writes to stderr.
+func New(sc *schema.Client, stderr io.Writer, log zerolog.Logger) *Client {
+	return &Client{
+		Schema: sc, Reader: model.NewReader(sc.Redis(), sc.Keys), Stderr: stderr,
+		Log: log.With().Str("component", "client").Logger(), Upload: RsyncUpload, Now: time.Now,
+	}
+}
+
+func (c *Client) rdb() redis.UniversalClient { return c.Schema.Redis() }
+
+func (c *Client) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+func (c *Client) say(format string, args ...any) {
+	fmt.Fprintf(c.Stderr, "rrr: "+format+"\n", args...)
+}
+
+// RsyncUpload is the default Uploader: rsync -a --delete (pkg/rsync).
+func RsyncUpload(ctx context.Context, src, dst, options string) error {
+	err := rsync.Sync(ctx, src, dst, options)
+	if errors.Is(err, rsync.ErrNotInstalled) {
+		return fmt.Errorf("%w: %w", ErrRsyncMissing, err)
+	}
+	return err
+}
+
+// StartOptions describe a taskset to create from a project directory.
+type StartOptions struct {
+	Dir      string   // the project root to upload; SPEC patterns are relative to it
+	Patterns []string // SPEC arguments: files, directories, globs
+	// Taskset holds the settings; Specs is filled from Patterns. An empty
+	// RsyncRemotePath or RsyncOptions falls back to $NS:rsync_info.
+	Taskset schema.TasksetSpec
+	// NoUpload skips rsync: the workers run the project where it is (rrr local).
+	NoUpload bool
+}
+
+// Start resolves the specs, uploads the project, and creates the taskset in
+// one atomic step (which also wakes the dispatcher). It returns its key.
+func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return "", fmt.Errorf("project directory %s: %w: %w", opt.Dir, ErrBadDir, err)
+	}
+	specs, err := ResolveSpecs(dir, opt.Patterns)
+	if err != nil {
+		return "", err
+	}
+	ts := opt.Taskset
+	ts.Specs = specs
+	name := SanitizeName(ts.RsyncName)
+	if name != ts.RsyncName && ts.RsyncName != "" {
+		c.say("rsync name %q has characters outside [A-Za-z0-9._-]; using %q", ts.RsyncName, name)
+	}
+	ts.RsyncName = name
+	// Check everything before uploading, so that a typo costs no upload.
+	check := ts
+	check.Specs = append([]string(nil), specs...)
+	if err := check.Validate(); err != nil {
+		return "", err
+	}
+
+	if !opt.NoUpload {
+		if err := c.fleetDefaults(ctx, &ts); err != nil {
+			return "", err
+		}
+		dst := RemoteDir(ts.RsyncRemotePath, name)
+		c.say("uploading %s to %s", dir, dst)
+		started := c.now()
+		upload := c.Upload
+		if upload == nil {
+			upload = RsyncUpload
+		}
+		if err := upload(ctx, dir+"/", dst, ts.RsyncOptions); err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("upload to %s: %w before the taskset was created; nothing to cancel", dst, ErrInterrupted)
+			}
+			if errors.Is(err, ErrRsyncMissing) {
+				return "", err
+			}
+			return "", fmt.Errorf("%w: %s to %s: %w (check --rsync-remote-path and that you can write there)", ErrUpload, dir, dst, err)
+		}
+		c.say("uploaded in %s", round(c.now().Sub(started)))
+	}
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%w before the taskset was created; nothing to cancel", ErrInterrupted)
+	}
+
+	id, err := NewTasksetID(name, c.now(), nil)
+	if err != nil {
+		return "", err
+	}
+	// Creating is one short script: once the upload is done it runs to its
+	// end, and a signal that arrives meanwhile cancels the taskset after.
+	key, err := c.Schema.CreateTaskset(context.WithoutCancel(ctx), id, ts)
+	if err != nil {
+		return "", fmt.Errorf("create taskset %s: %w", id, err)
+	}
+	c.say("created taskset %s: %d specs for workers of type %q", key, len(specs), ts.WorkerType)
+	return key, nil
+}
+
+// fleetDefaults fills the rsync remote path and options from
+// $NS:rsync_info where the taskset leaves them empty.
+func (c *Client) fleetDefaults(ctx context.Context, ts *schema.TasksetSpec) error {
+	if ts.RsyncRemotePath != "" && ts.RsyncOptions != "" {
+		return nil
+	}
+	info, err := c.rdb().HGetAll(ctx, c.Schema.Keys.RsyncInfo()).Result()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", c.Schema.Keys.RsyncInfo(), err)
+	}
+	if ts.RsyncRemotePath == "" {
+		ts.RsyncRemotePath = info[schema.FRsyncRemotePath]
+	}
+	if ts.RsyncOptions == "" {
+		ts.RsyncOptions = info[schema.FRsyncOptions]
+	}
+	if ts.RsyncRemotePath == "" {
+		return fmt.Errorf("%w: give --rsync-remote-path (or RRR_RSYNC_REMOTE_PATH, or rsync-remote-path: in .rrr.yml), "+
+			"or have the fleet's `rrr server --rsync-remote-path` set a default in %s", ErrNoRemotePath, c.Schema.Keys.RsyncInfo())
+	}
+	return nil
+}
+
+// RemoteDir is where a project of rsync name name goes under remote
+// ("host:/path" or a local path): <remote>/<name>.
+func RemoteDir(remote, name string) string {
+	if strings.HasSuffix(remote, "/") || strings.HasSuffix(remote, ":") {
+		return remote + name
+	}
+	return remote + "/" + name
+}
+
+// ResolveKey resolves a KEY argument in the client's namespace.
+func (c *Client) ResolveKey(arg string) (string, error) { return ResolveKey(c.Schema.Keys, arg) }
+
+// Load reads a taskset from Redis, or from the results store when it is no
+// longer in Redis (persisted and expired).
+func (c *Client) Load(ctx context.Context, key string, opt model.LoadOptions) (*model.Snapshot, error) {
+	s, err := c.Reader.Load(ctx, key, opt)
+	if err == nil || !errors.Is(err, model.ErrNotFound) {
+		return s, err
+	}
+	id, _ := c.Schema.Keys.TasksetID(key)
+	if c.Store == nil {
+		return nil, fmt.Errorf("%w: %s is not in Redis (namespace %q): check the key, or give --results-dir to read it from the results store if it was persisted and expired",
+			ErrNotFound, key, c.Schema.Keys.Namespace())
+	}
+	s, serr := c.Store(id)
+	if serr != nil {
+		if errors.Is(serr, store.ErrNotFound) || errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, model.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s is neither in Redis (namespace %q) nor in the results store: check the key and --results-dir",
+				ErrNotFound, key, c.Schema.Keys.Namespace())
+		}
+		return nil, fmt.Errorf("%s is not in Redis any more; the results store: %w", key, serr)
+	}
+	Trim(s, opt)
+	return s, nil
+}
+
+// Trim drops from a stored snapshot what opt does not ask for, so that it
+// reads as a snapshot loaded from Redis with opt.
+func Trim(s *model.Snapshot, opt model.LoadOptions) {
+	if !opt.Output {
+		for i := range s.Tasks {
+			for j := range s.Tasks[i].Trials {
+				tr := &s.Tasks[i].Trials[j]
+				tr.Stdout, tr.Stderr, tr.Report = "", "", nil
+			}
+		}
+	}
+	if !opt.Logs {
+		s.Log = ""
+		for i := range s.WorkerLogs {
+			s.WorkerLogs[i].Log = ""
+		}
+		for i := range s.Slaves {
+			s.Slaves[i].Log = ""
+		}
+	}
+}
+
+// round shortens a duration for people: whole seconds above ten seconds,
+// tenths below.
+func round(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}

@@ -1,0 +1,156 @@
+package client_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
+)
+
+// finished is a failed run: a passes in 60 s on s1; b fails then passes on
+// s2 (flaky); c fails three times on s2.
+func finished() *model.Snapshot {
+	c3 := trial("failed", 40*time.Second, 5*time.Second, "s2")
+	code := 1
+	c3.ExitCode = &code
+	var out []string
+	for i := 1; i <= 100; i++ {
+		out = append(out, fmt.Sprintf("line %d", i))
+	}
+	c3.Stdout = strings.Join(out, "\n") + "\n"
+	c3.Stderr = "boom\n"
+	c3.OutputPath = "box1:/var/rrr/logs/x/c.out"
+	c3.Report = []model.Case{
+		{Name: "adds", Classname: "Calc", Status: "failed", Message: "expected 2\ngot 3"},
+		{Name: "subtracts", Classname: "Calc", Status: "passed"},
+	}
+	s := snapshot("failed",
+		task("a_spec.rb", "passed", est(50), trial("passed", 0, 60*time.Second, "s1")),
+		task("b_spec.rb", "passed", nil, trial("failed", 0, 10*time.Second, "s2"), trial("passed", 10*time.Second, 20*time.Second, "s2")),
+		task("c_spec.rb", "failed", nil, trial("timeout", 30*time.Second, 5*time.Second, "s2"),
+			trial("error", 35*time.Second, 5*time.Second, "s2"), c3),
+	)
+	s.FinishedAt = at(70 * time.Second)
+	return s
+}
+
+func TestBalance(t *testing.T) {
+	b := client.ComputeBalance(finished(), time.Time{})
+	require.Equal(t, 70*time.Second, b.Wall)
+	require.Equal(t, 60*time.Second, b.TestWall, "first trial start to last trial end")
+	require.Equal(t, 105*time.Second, b.Work, "every trial counts: 60 + 10 + 20 + 3 x 5")
+	require.Equal(t, 2, b.Slaves, "slaves seen in trials when none registered")
+	require.Equal(t, 60*time.Second, b.Longest)
+	require.Equal(t, "a_spec.rb", b.LongestSpec)
+	require.Equal(t, 60*time.Second, b.LowerBound, "max(105 s / 2, 60 s)")
+	require.InDelta(t, 1.0, b.Efficiency(), 1e-9)
+
+	// four registered slaves: the longest spec still bounds it
+	s := finished()
+	s.Slaves = make([]model.Slave, 4)
+	b = client.ComputeBalance(s, time.Time{})
+	require.Equal(t, 4, b.Slaves)
+	require.Equal(t, 60*time.Second, b.LowerBound)
+
+	// one slave, three specs of 10 s run with 5 s gaps: the work bounds it
+	s = snapshot("succeeded",
+		task("a.rb", "passed", nil, trial("passed", 0, 10*time.Second, "s1")),
+		task("b.rb", "passed", nil, trial("passed", 15*time.Second, 10*time.Second, "s1")),
+		task("c.rb", "passed", nil, trial("passed", 30*time.Second, 10*time.Second, "s1")))
+	b = client.ComputeBalance(s, t0.Add(time.Minute))
+	require.Equal(t, 30*time.Second, b.LowerBound)
+	require.Equal(t, 40*time.Second, b.TestWall)
+	require.InDelta(t, 0.75, b.Efficiency(), 1e-9)
+	require.Contains(t, b.String(), "work 30s on 1 slave(s); lower bound 30s = max(work/slaves 30s, longest spec 10s a.rb); efficiency 75%")
+
+	// unfinished: wall up to now
+	s = finished()
+	s.FinishedAt = model.Time{}
+	require.Equal(t, 90*time.Second, client.ComputeBalance(s, t0.Add(90*time.Second)).Wall)
+}
+
+func TestFinalTrialAndFlaky(t *testing.T) {
+	s := finished()
+	require.Equal(t, s.Tasks[0].Trials[0].Key, client.FinalTrial(s.Tasks[0]).Key)
+	require.Equal(t, s.Tasks[1].Trials[1].Key, client.FinalTrial(s.Tasks[1]).Key, "the passed trial, not the failed one")
+	require.Equal(t, s.Tasks[2].Trials[2].Key, client.FinalTrial(s.Tasks[2]).Key, "the last failure")
+	require.Nil(t, client.FinalTrial(task("q.rb", "", nil)))
+	require.Nil(t, client.FinalTrial(task("r.rb", "", nil, trial("", 0, -1, "s"))), "a running trial has no result")
+	require.False(t, client.IsFlaky(s.Tasks[0]))
+	require.True(t, client.IsFlaky(s.Tasks[1]))
+	require.False(t, client.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
+	cases := []struct {
+		name   string
+		trials []model.Trial
+		flaky  bool
+	}{
+		{"a timeout, then a pass", []model.Trial{trial("timeout", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, true},
+		{"a failure that ended before the passing duplicate", []model.Trial{trial("failed", 0, 3*time.Second, "s"), trial("passed", time.Second, 3*time.Second, "t")}, true},
+		{"a duplicate stopped after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("error", time.Second, 2*time.Second, "t")}, false},
+		{"a duplicate failing after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("failed", time.Second, 2*time.Second, "t")}, false},
+		{"a lost slave, then a pass", []model.Trial{trial("error", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, false},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.flaky, client.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
+	}
+}
+
+func TestWriteSummaryOfAFailedRun(t *testing.T) {
+	var buf bytes.Buffer
+	s := finished()
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}, client.SummaryOptions{})
+	out := buf.String()
+	for _, want := range []string{
+		"rrr: rrrspec:taskset:x failed: 3 specs, 2 passed, 1 failed, 1 flaky, in 1m10s",
+		"failed specs (1):",
+		"== c_spec.rb: failed after 3 trial(s)",
+		"trial 1: timeout in 5.0s [s2]",
+		"trial 3: failed in 5.0s, exit code 1 [s2]",
+		"failed test cases (1):",
+		"- Calc adds",
+		"       expected 2\n       got 3\n",
+		"stdout (last 40 of 100 lines):",
+		"     line 100\n",
+		"   stderr:\n     boom\n",
+		"full output: box1:/var/rrr/logs/x/c.out",
+		"flaky specs (1), failed then passed:\n  b_spec.rb: failed, passed",
+		"slowest specs:\n     1m00s  a_spec.rb\n       20s  b_spec.rb\n      5.0s  c_spec.rb",
+		"balance: wall 1m10s (trials 1m00s), work 1m45s on 2 slave(s); lower bound 1m00s",
+	} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, "line 60\n", "only the last 40 lines")
+	require.Contains(t, out, "line 61\n")
+	require.NotContains(t, out, "log of worker", "no worker logs when tests failed")
+}
+
+func TestWriteSummaryOfASetupFailure(t *testing.T) {
+	s := snapshot("failed", task("a.rb", "", nil), task("b.rb", "", nil))
+	s.StatusReason = "setup command failed on w1: exit status 2"
+	s.WorkerLogs = []model.WorkerLog{{Worker: "rrrspec:worker:w1", Log: "rsync done\nbundle: command not found\n"}}
+	var buf bytes.Buffer
+	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}
+	require.Equal(t, client.Infra, o.Verdict)
+	client.WriteSummary(&buf, o, client.SummaryOptions{})
+	out := buf.String()
+	require.Contains(t, out, "rrrspec:taskset:x failed (setup command failed on w1: exit status 2): 2 specs, 2 not run")
+	require.Contains(t, out, "log of worker rrrspec:worker:w1 (rsync, setup):\n  rsync done\n  bundle: command not found")
+	require.NotContains(t, out, "balance:", "no trial, no balance")
+}
+
+func TestWriteSummaryOfAnInterruptedWait(t *testing.T) {
+	s := snapshot("running", task("a.rb", "passed", nil, trial("passed", 0, time.Second, "s")), task("b.rb", "", nil))
+	var buf bytes.Buffer
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.Infra, Note: "wait timed out after 5m0s"}, client.SummaryOptions{Now: t0.Add(time.Minute)})
+	require.Contains(t, buf.String(), "rrrspec:taskset:x is running [wait timed out after 5m0s]: 2 specs, 1 passed, 1 not run")
+
+	buf.Reset()
+	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: client.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
+	require.Equal(t, "rrr: k: a second signal: stopped at once\n", buf.String())
+}

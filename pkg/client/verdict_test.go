@@ -1,0 +1,35 @@
+package client_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
+)
+
+func TestVerdictAndExitCode(t *testing.T) {
+	cases := []struct {
+		name    string
+		ts      model.Taskset
+		verdict client.Verdict
+		code    int
+	}{
+		{"succeeded", model.Taskset{Status: "succeeded"}, client.Succeeded, 0},
+		{"tests failed", model.Taskset{Status: "failed", FailedCount: 2}, client.TestsFailed, 1},
+		{"cancelled", model.Taskset{Status: "cancelled", FailedCount: 1}, client.Cancelled, 3},
+		{"setup failed: no failed spec", model.Taskset{Status: "failed", StatusReason: "setup failed"}, client.Infra, 4},
+		{"failed with a reason despite failed specs", model.Taskset{Status: "failed", FailedCount: 1, StatusReason: "slaves keep crashing"}, client.Infra, 4},
+		{"failed, no reason, no failed spec", model.Taskset{Status: "failed"}, client.Infra, 4},
+		{"running", model.Taskset{Status: "running"}, client.Running, 5},
+		{"being created", model.Taskset{Status: ""}, client.Running, 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := client.VerdictOf(tc.ts)
+			require.Equal(t, tc.verdict, v)
+			require.Equal(t, tc.code, v.ExitCode())
+		})
+	}
+}
