@@ -44,59 +44,18 @@ func NewReader(rdb redis.UniversalClient, keys schema.Keys) *Reader {
 // tasks is read in steps that do not block Redis for long.
 const chunk = 1000
 
-// hashes reads many hashes with HGETALL, in pipelined chunks.
-func (r *Reader) hashes(ctx context.Context, keys []string) ([]map[string]string, error) {
-	out := make([]map[string]string, 0, len(keys))
+// pipelined runs one command per key in pipelined chunks and returns the
+// value of each, in the order of keys. A missing string key is "" (Nil is
+// not an error here); any other failure is.
+func pipelined[C interface{ Val() V }, V any](ctx context.Context, rdb redis.UniversalClient, keys []string,
+	cmd func(p redis.Pipeliner, key string) C) ([]V, error) {
+	out := make([]V, 0, len(keys))
 	for start := 0; start < len(keys); start += chunk {
 		end := min(start+chunk, len(keys))
-		cmds := make([]*redis.MapStringStringCmd, 0, end-start)
-		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds := make([]C, 0, end-start)
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, k := range keys[start:end] {
-				cmds = append(cmds, p.HGetAll(ctx, k))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cmds {
-			out = append(out, c.Val())
-		}
-	}
-	return out, nil
-}
-
-// lists reads many lists whole, in pipelined chunks.
-func (r *Reader) lists(ctx context.Context, keys []string) ([][]string, error) {
-	out := make([][]string, 0, len(keys))
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		cmds := make([]*redis.StringSliceCmd, 0, end-start)
-		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys[start:end] {
-				cmds = append(cmds, p.LRange(ctx, k, 0, -1))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cmds {
-			out = append(out, c.Val())
-		}
-	}
-	return out, nil
-}
-
-// strings reads many strings ("" for a missing one), in pipelined chunks.
-func (r *Reader) strings(ctx context.Context, keys []string) ([]string, error) {
-	out := make([]string, 0, len(keys))
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		cmds := make([]*redis.StringCmd, 0, end-start)
-		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys[start:end] {
-				cmds = append(cmds, p.Get(ctx, k))
+				cmds = append(cmds, cmd(p, k))
 			}
 			return nil
 		})
@@ -110,24 +69,32 @@ func (r *Reader) strings(ctx context.Context, keys []string) ([]string, error) {
 	return out, nil
 }
 
+// hashes reads many hashes with HGETALL.
+func (r *Reader) hashes(ctx context.Context, keys []string) ([]map[string]string, error) {
+	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.MapStringStringCmd { return p.HGetAll(ctx, k) })
+}
+
+// lists reads many lists whole.
+func (r *Reader) lists(ctx context.Context, keys []string) ([][]string, error) {
+	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.StringSliceCmd { return p.LRange(ctx, k, 0, -1) })
+}
+
+// strings reads many strings ("" for a missing one).
+func (r *Reader) strings(ctx context.Context, keys []string) ([]string, error) {
+	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.StringCmd { return p.Get(ctx, k) })
+}
+
 // alive reads the heartbeats of many owners.
 func (r *Reader) alive(ctx context.Context, owners []string) ([]bool, error) {
-	out := make([]bool, 0, len(owners))
-	for start := 0; start < len(owners); start += chunk {
-		end := min(start+chunk, len(owners))
-		cmds := make([]*redis.IntCmd, 0, end-start)
-		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range owners[start:end] {
-				cmds = append(cmds, p.Exists(ctx, schema.Heartbeat(k)))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cmds {
-			out = append(out, c.Val() == 1)
-		}
+	n, err := pipelined(ctx, r.rdb, owners, func(p redis.Pipeliner, k string) *redis.IntCmd {
+		return p.Exists(ctx, schema.Heartbeat(k))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(n))
+	for i, v := range n {
+		out[i] = v == 1
 	}
 	return out, nil
 }
