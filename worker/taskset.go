@@ -45,7 +45,9 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 		return
 	}
 	bg := context.WithoutCancel(ctx)
+	w.current.Store(key)
 	defer func() {
+		w.current.Store("")
 		if _, err := w.c.ReleaseWorker(bg, w.key, key); err != nil {
 			log.Error().Err(err).Msg("release the taskset")
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,10 @@ type Worker struct {
 
 	force     chan struct{}
 	forceOnce sync.Once
+
+	// current is the taskset the worker works on ("" when idle), for the
+	// heartbeat to name when it registers again.
+	current atomic.Value
 }
 
 // New checks cfg, fills its defaults and returns a worker.
@@ -161,7 +166,11 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			continue
 		}
 		w.log.Warn().Msg("the worker was removed from Redis (its heartbeat had expired): registering again")
-		if _, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, w.fields()); err != nil && w.every("register") {
+		fields := w.fields()
+		if ts, _ := w.current.Load().(string); ts != "" {
+			fields[schema.FTaskset] = ts // busy: the dispatcher must not give it another taskset
+		}
+		if _, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, fields); err != nil && w.every("register") {
 			w.log.Warn().Err(err).Msg("register the worker again")
 		}
 	}

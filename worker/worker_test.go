@@ -369,6 +369,29 @@ func TestWorkerShutdownHandsBackItsWork(t *testing.T) {
 	})
 }
 
+func TestWorkerRemovedWhileBusyRegistersAsBusy(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"hang.sh": "echo $$ > " + e.path("hang") + "; sleep 300"})
+		w := e.startWorker(t, func(c *worker.Config) { c.Slaves = 1 })
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+		e.dispatch(t, ts, w)
+		pidIn(t, e.path("hang"))
+		// its heartbeat expired (a pause, a partition) and the dispatcher removed it
+		require.NoError(t, e.b.RDB.Del(bg, schema.Heartbeat(w.key)).Err())
+		removed, err := e.c.RemoveWorker(bg, w.key)
+		require.NoError(t, err)
+		require.True(t, removed)
+		require.Eventually(t, func() bool { return e.hget(t, w.key, schema.FWorkerType) != "" },
+			wait, 20*time.Millisecond, "the worker registers again")
+		require.Equal(t, ts, e.hget(t, w.key, schema.FTaskset), "busy, not idle: no second taskset for it")
+		other := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+		out, err := e.c.Dispatch(bg, other, w.key)
+		require.NoError(t, err)
+		require.Equal(t, schema.DispatchBusy, out)
+	})
+}
+
 func TestWorkerLeavesTheTasksetOfAnEarlierLife(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(t, b)
