@@ -179,8 +179,10 @@ var (
 )
 
 // Main runs a test package's tests, with one real redis-server shared by
-// them, and stops it afterwards. Call it from TestMain.
-func Main(m *testing.M) {
+// them, and stops it afterwards. Call it from TestMain with its *testing.M
+// (or anything that runs the tests and returns the exit code, to clean up
+// more after them).
+func Main(m interface{ Run() int }) {
 	code := m.Run()
 	if shared != nil {
 		shared.Stop()
