@@ -401,12 +401,12 @@ func TestCheckLeavesATaskThatCannotBeRetriedAnyMore(t *testing.T) {
 		handle(t, a, schema.CmdCheck, ts) // a speculative copy
 		_, copyTrial := e.run(t, ts, s2, schema.StatusFailed)
 		handle(t, a, schema.CmdTrial, copyTrial)
-		handle(t, a, schema.CmdCheck, ts) // queue empty, all running: queued again
-		require.Equal(t, []string{task}, e.list(t, schema.TaskQueue(ts)))
+		handle(t, a, schema.CmdCheck, ts) // queue empty, all running, but 2 trials = max_trials + 1
+		require.Empty(t, e.list(t, schema.TaskQueue(ts)), "no copy past max_trials + 1 trials")
 		handle(t, a, schema.CmdCheck, ts)
 		out, _, err := e.c.TakeTask(ctx, ts, s2)
 		require.NoError(t, err)
-		require.Equal(t, schema.TakeTried, out, "s2 may not run it again: its failure used the last trial")
+		require.Equal(t, schema.TakeEmpty, out, "s2 may not run it again: its failure used the last trial")
 	})
 }
 
@@ -642,4 +642,39 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	a, err := arbiter.New(arbiter.Config{}, arbiter.Deps{Client: c})
 	require.NoError(t, err)
 	require.NotEmpty(t, a.ConsumerID())
+}
+
+func TestSpeculationIsBounded(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		a := e.arbiter(t, "a1", 0)
+		ts := e.create(t, "t", 2, "failing_spec.rb")
+		s := []string{e.slave(t, ts, "1"), e.slave(t, ts, "2"), e.slave(t, ts, "3"), e.slave(t, ts, "4")}
+		task := e.take(t, ts, s[0])
+		first := e.start(t, ts, task, s[0])
+
+		handle(t, a, schema.CmdCheck, ts)
+		require.Equal(t, []string{task}, e.list(t, schema.TaskQueue(ts)), "one trial runs: an idle slave gets a copy")
+		require.Equal(t, task, e.take(t, ts, s[1]))
+		second := e.start(t, ts, task, s[1])
+		handle(t, a, schema.CmdCheck, ts)
+		require.Empty(t, e.list(t, schema.TaskQueue(ts)), "two copies run: no third")
+
+		// the first copy fails, the second runs on: one more copy may run,
+		// the task's last (max_trials 2 + 1 trials in all)
+		_, err := e.c.FinishTrial(ctx, first, schema.Result{Status: schema.StatusFailed})
+		require.NoError(t, err)
+		handle(t, a, schema.CmdTrial, first)
+		handle(t, a, schema.CmdCheck, ts)
+		require.Equal(t, []string{task}, e.list(t, schema.TaskQueue(ts)))
+		require.Equal(t, task, e.take(t, ts, s[2]))
+		e.start(t, ts, task, s[2])
+
+		_, err = e.c.FinishTrial(ctx, second, schema.Result{Status: schema.StatusFailed})
+		require.NoError(t, err)
+		handle(t, a, schema.CmdTrial, second)
+		handle(t, a, schema.CmdCheck, ts)
+		require.Empty(t, e.list(t, schema.TaskQueue(ts)), "three trials of max_trials 2: no more copies")
+		require.Equal(t, 2, e.logs.Count("info", "speculative execution"), "the second and third trials were copies")
+	})
 }

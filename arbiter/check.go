@@ -66,6 +66,15 @@ func (t *taskInfo) oldestRunning() time.Time {
 	return oldest
 }
 
+// mayDuplicate bounds speculative execution: a copy is for a trial that may
+// be stuck, so a task gets one while a single trial runs, and never past
+// max_trials + 1 trials in all. Without the bound, a failing spec at the
+// tail gets a new copy each time one copy fails while another runs: its
+// verdict waits on ever more runs of a test that keeps failing.
+func (t *taskInfo) mayDuplicate(maxTrials int) bool {
+	return t.running() < 2 && len(t.trials) <= maxTrials
+}
+
 // worthSettling says whether settle_task would change the task, as far as
 // the read shows: it would give a verdict, or queue a task that has no
 // trial running and is not queued (a slave lost it). settle_task decides
@@ -198,6 +207,9 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	for _, t := range remaining {
 		if t.running() == 0 {
 			continue // taken from the queue since the read: it is about to run
+		}
+		if !t.mayDuplicate(maxTrials) {
+			continue
 		}
 		if pick == nil || len(t.trials) < len(pick.trials) ||
 			(len(t.trials) == len(pick.trials) && t.oldestRunning().Before(pick.oldestRunning())) {

@@ -113,6 +113,30 @@ func applyProjectFile(c *cli.Context) (*config.File, error) {
 	return f, nil
 }
 
+// tasksetArgs reads what `start` and `local` share: .rrr.yml, the SPEC
+// arguments (else the file's specs:), the taskset flags and --timeout.
+func tasksetArgs(c *cli.Context) ([]string, schema.TasksetSpec, error) {
+	file, err := applyProjectFile(c)
+	if err != nil {
+		return nil, schema.TasksetSpec{}, err
+	}
+	patterns, err := positional(c, 0, -1, "[SPEC...]")
+	if err != nil {
+		return nil, schema.TasksetSpec{}, err
+	}
+	if len(patterns) == 0 {
+		patterns = file.Specs
+	}
+	spec, err := tasksetSpec(c)
+	if err != nil {
+		return nil, schema.TasksetSpec{}, err
+	}
+	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
+		return nil, schema.TasksetSpec{}, err
+	}
+	return patterns, spec, nil
+}
+
 // tasksetSpec reads the taskset flags (after applyProjectFile).
 func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
 	unknown, err := parseDuration("unknown-spec-timeout", c.String("unknown-spec-timeout"))

@@ -56,6 +56,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // commands lists every command, in the order `rrr --help` shows them.
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
+		localCommand(),
 		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
 		activesCommand(), nodesCommand(),
 		serverCommand(),

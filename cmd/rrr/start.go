@@ -35,22 +35,8 @@ func startCommand() *cli.Command {
 }
 
 func startAction(c *cli.Context) error {
-	file, err := applyProjectFile(c)
+	patterns, spec, err := tasksetArgs(c)
 	if err != nil {
-		return err
-	}
-	patterns, err := positional(c, 0, -1, "[SPEC...]")
-	if err != nil {
-		return err
-	}
-	if len(patterns) == 0 {
-		patterns = file.Specs
-	}
-	spec, err := tasksetSpec(c)
-	if err != nil {
-		return err
-	}
-	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
 		return err
 	}
 	// Usage errors first, even when Redis is down.

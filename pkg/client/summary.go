@@ -318,6 +318,11 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 		if text == "" {
 			continue
 		}
+		// go test -json writes its report on stdout: machine lines whose
+		// words the failed cases above already carry.
+		if stream.name == "stdout" && ft.Format == schema.FormatGoTestJSON && len(failures) > 0 {
+			continue
+		}
 		n := strings.Count(text, "\n") + 1
 		if lines < 0 || n <= lines {
 			fmt.Fprintf(w, "   %s:\n", stream.name)

@@ -130,6 +130,27 @@ func TestWriteSummaryOfAFailedRun(t *testing.T) {
 	require.NotContains(t, out, "log of worker", "no worker logs when tests failed")
 }
 
+func TestFailedSpecLeavesOutAGoTestJSONStdout(t *testing.T) {
+	s := finished()
+	c := &s.Tasks[2].Trials[2]
+	var buf bytes.Buffer
+	client.WriteFailedSpec(&buf, s.Tasks[2], 40)
+	require.Contains(t, buf.String(), "stdout (last 40", "a plain stdout is shown")
+
+	c.Format = "go-test-json"
+	buf.Reset()
+	client.WriteFailedSpec(&buf, s.Tasks[2], 40)
+	out := buf.String()
+	require.Contains(t, out, "- Calc adds\n       expected 2", "the failed case carries the test's output")
+	require.NotContains(t, out, "stdout", "the JSON lines are not repeated")
+	require.Contains(t, out, "stderr:\n     boom", "stderr still is")
+
+	c.Report = nil
+	buf.Reset()
+	client.WriteFailedSpec(&buf, s.Tasks[2], 40)
+	require.Contains(t, buf.String(), "stdout (last 40", "without failed cases the stdout is all there is")
+}
+
 func TestWriteSummaryOfASetupFailure(t *testing.T) {
 	s := snapshot("failed", task("a.rb", "", nil), task("b.rb", "", nil))
 	s.StatusReason = "setup command failed on w1: exit status 2"

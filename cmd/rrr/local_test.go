@@ -1,0 +1,113 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/junit"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/store"
+)
+
+// runLocal runs `rrr local` to its end and returns its exit code, its
+// stderr, and the taskset the results store kept.
+func runLocal(t *testing.T, bin, results string, args ...string) (int, string, *model.Snapshot) {
+	t.Helper()
+	p := spawn(t, bin, append([]string{"local", "--results-dir", results}, args...)...)
+	code := p.exit(t, 90*time.Second)
+	out := p.stderr.String()
+	ids, err := store.List(results)
+	require.NoError(t, err)
+	var latest *model.Snapshot
+	for _, id := range ids {
+		if !strings.Contains(out, id) {
+			continue
+		}
+		latest, err = store.Read(results, id)
+		require.NoError(t, err, out)
+	}
+	return code, out, latest
+}
+
+func TestLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: not with -short")
+	}
+	bin := build(t)
+
+	t.Run("passing, failing, flaky and timing out in one run", func(t *testing.T) {
+		dir := suite(t, filepath.Join(t.TempDir(), "flaky-marker"))
+		results, report := t.TempDir(), filepath.Join(t.TempDir(), "report.xml")
+		code, out, s := runLocal(t, bin, results, "--slaves", "2", "--max-trials", "2", "--unknown-spec-timeout", "2",
+			"--junit", report, "--dir", dir, "pass/*.sh", "fail/bad.sh", "flaky/f.sh", "slow/hang.sh")
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "failed specs (2):")
+		require.Contains(t, out, "flaky specs (1)")
+		require.NotNil(t, s, "the run is in the results store:\n%s", out)
+		require.Equal(t, "failed", s.Status)
+		require.Equal(t, 2, s.FailedCount)
+		require.Equal(t, 3, s.SucceededCount)
+		final := map[string]string{}
+		for _, task := range s.Tasks {
+			final[task.SpecFile] = task.Status + "/" + client.FinalTrial(task).Status
+		}
+		require.Equal(t, map[string]string{
+			"pass/a.sh": "passed/passed", "pass/b.sh": "passed/passed", "flaky/f.sh": "passed/passed",
+			"fail/bad.sh": "failed/failed", "slow/hang.sh": "failed/timeout",
+		}, final)
+
+		doc := readJUnit(t, report)
+		require.Equal(t, 2, doc.Failures)
+		var flaky bool
+		for _, suite := range doc.Suites {
+			for _, p := range suite.Properties {
+				flaky = flaky || (p == junit.Property{Name: junit.PropFlaky, Value: "true"} && suite.Name == "flaky/f.sh")
+			}
+		}
+		require.True(t, flaky, "the flaky spec is marked in the JUnit report")
+	})
+
+	t.Run("estimates of one run order the next", func(t *testing.T) {
+		dir := project(t, map[string]string{
+			"quick.sh": "exit 0\n",
+			"slow.sh":  "sleep 0.5\n",
+			".rrr.yml": "trial-command: sh {file}\nformat: exit-code\n",
+		})
+		results := t.TempDir()
+		order := func(s *model.Snapshot) []string {
+			var specs []string
+			for _, task := range s.Tasks {
+				specs = append(specs, task.SpecFile)
+			}
+			return specs
+		}
+		code, out, first := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "quick.sh", "slow.sh")
+		require.Equal(t, 0, code, out)
+		require.Equal(t, []string{"quick.sh", "slow.sh"}, order(first), "no estimates: the given order")
+		require.Nil(t, first.Tasks[1].EstimateSec)
+
+		code, out, second := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "quick.sh", "slow.sh")
+		require.Equal(t, 0, code, out)
+		require.Equal(t, []string{"slow.sh", "quick.sh"}, order(second), "longest first")
+		require.NotNil(t, second.Tasks[0].EstimateSec)
+		require.Equal(t, 1, *second.Tasks[0].EstimateSec, "0.5 s rounds up to a whole second")
+	})
+
+	t.Run("usage errors", func(t *testing.T) {
+		dir := project(t, map[string]string{"a.sh": ""})
+		for _, args := range [][]string{
+			{"--dir", dir, "--trial-command", "sh {file}", "nothing/*.sh"},
+			{"--dir", dir, "--trial-command", "sh {file}", "a.sh", "--slaves", "2"},
+			{"--dir", dir, "--trial-command", "sh {file}", "--slaves", "0", "a.sh"},
+			{"--dir", dir, "../outside.sh"},
+		} {
+			code, out, _ := runLocal(t, bin, t.TempDir(), args...)
+			require.Equal(t, 2, code, "%v: %s", args, out)
+		}
+	})
+}
