@@ -14,10 +14,7 @@ package main
 //	RRR_TEST_FAULT_SPECS=600 RRR_TEST_FAULT_ROUNDS=3 go test -run TestFault -v ./cmd/rrr
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,11 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/model"
-	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -92,124 +87,16 @@ func newFaultSuite(t *testing.T, n int) faultSuite {
 	return s
 }
 
-// faultFleet is one fault run's own Redis, server and workers. Every
-// process it starts, and everything they start (slaves, trials), carries
-// the environment variable FAULTMARK=<mark>, so that a leftover process is
-// found in /proc whatever started it. (Not RRR_*: workers keep those from
-// trials.)
-type faultFleet struct {
-	bin        string
-	redis      *redistest.Server
-	rdb        *redis.Client
-	c          *schema.Client
-	global     []string
-	env        []string
-	mark       string
-	results    string
-	remote     string
-	serverArgs []string
-	server     *proc
-	workers    []*proc
-	scale      faultScale
-}
-
-func newFaultFleet(t *testing.T, scale faultScale) *faultFleet {
-	t.Helper()
-	var nonce [6]byte
-	_, _ = rand.Read(nonce[:])
-	srv := ownRedis(t, redistest.Options{AppendOnly: true})
-	f := &faultFleet{bin: build(t), redis: srv, rdb: srv.Client(), mark: hex.EncodeToString(nonce[:]),
-		results: t.TempDir(), remote: t.TempDir(), scale: scale}
-	t.Cleanup(func() { _ = f.rdb.Close() })
-	f.c = schema.NewClient(f.rdb, "fault")
-	f.global = []string{"--redis", srv.URL(), "--namespace", "fault"}
-	f.env = []string{"FAULTMARK=" + f.mark}
-	f.serverArgs = append(append([]string{}, f.global...), "server", "--results-dir", f.results,
-		"--rsync-remote-path", f.remote, "--interval", "500ms", "--sweep-interval", "1s", "--consumer-id", "fault-server")
-	f.startServer(t)
-	for i := range scale.workers {
-		id := "w" + strconv.Itoa(i)
-		f.workers = append(f.workers, spawnEnv(t, f.env, f.bin, append(append([]string{}, f.global...), "worker",
-			"--id", id, "--slaves", strconv.Itoa(scale.slaves), "--working-dir", t.TempDir(),
-			"--heartbeat-ttl", "3s", "--heartbeat-interval", "500ms", "--stop-grace", "3s")...))
-	}
-	require.Eventually(t, func() bool {
-		path, _ := f.rdb.HGet(context.Background(), f.c.Keys.RsyncInfo(), schema.FRsyncRemotePath).Result()
-		for i := range scale.workers {
-			if alive, _ := f.c.Alive(context.Background(), f.workerKey(i)); !alive {
-				return false
-			}
-		}
-		return path == f.remote
-	}, 30*time.Second, 10*time.Millisecond, "rrr server and the workers start")
-	return f
-}
-
-func (f *faultFleet) startServer(t *testing.T) {
-	t.Helper()
-	f.server = spawnEnv(t, f.env, f.bin, f.serverArgs...)
-}
-
-func (f *faultFleet) workerKey(i int) string { return f.c.Keys.Worker("w" + strconv.Itoa(i)) }
-
-// start runs `rrr start --wait` on the suite and returns it with the
-// taskset key it printed.
-func (f *faultFleet) start(t *testing.T, s faultSuite) (*proc, string) {
-	t.Helper()
-	p := spawnEnv(t, f.env, f.bin, append(append([]string{}, f.global...), "start", "--wait", "--dir", s.dir,
-		"--trial-command", "sh {file}", "--format", "exit-code", "--rsync-name", "fault", "--max-trials", "3",
-		"specs/*.sh")...)
-	var key string
-	require.Eventually(t, func() bool {
-		key = strings.TrimSpace(p.stdout.String())
-		return strings.HasPrefix(key, "fault:taskset:")
-	}, 60*time.Second, 10*time.Millisecond, "rrr start prints the taskset key")
-	return p, key
-}
-
-// done is how many tasks have their verdict.
-func (f *faultFleet) done(key string) int {
-	v, err := f.rdb.HMGet(context.Background(), key, schema.FSucceededCount, schema.FFailedCount).Result()
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, x := range v {
-		if s, ok := x.(string); ok {
-			i, _ := strconv.Atoi(s)
-			n += i
-		}
-	}
-	return n
-}
-
-// waitDone waits until a part of the taskset has its verdict: the fault
-// then hits it in the middle.
-func (f *faultFleet) waitDone(t *testing.T, key string, part float64) {
-	t.Helper()
-	want := int(float64(f.scale.specs) * part)
-	require.Eventually(t, func() bool { return f.done(key) >= want }, 60*time.Second, 10*time.Millisecond,
-		"%d tasks get their verdict", want)
-}
-
-func (f *faultFleet) snapshot(t *testing.T, key string) *model.Snapshot {
-	t.Helper()
-	s, err := model.NewReader(f.rdb, f.c.Keys).Load(context.Background(), key, model.LoadOptions{})
-	require.NoError(t, err)
-	require.Empty(t, s.Problems)
-	return s
-}
-
 // runningSlow waits for a trial of a slow spec that has run for a moment
 // on a slave of one of workers, and returns its task and trial.
-func (f *faultFleet) runningSlow(t *testing.T, key string, s faultSuite, workers ...int) (model.Task, model.Trial) {
+func (f *fleet) runningSlow(t *testing.T, key string, s faultSuite, workers ...int) (model.Task, model.Trial) {
 	t.Helper()
 	return f.running(t, key, s.slow, workers...)
 }
 
 // running waits for a trial that has run for a moment on a slave of one of
 // workers, of a spec in only when it is not nil.
-func (f *faultFleet) running(t *testing.T, key string, only map[string]bool, workers ...int) (model.Task, model.Trial) {
+func (f *fleet) running(t *testing.T, key string, only map[string]bool, workers ...int) (model.Task, model.Trial) {
 	t.Helper()
 	var task model.Task
 	var trial model.Trial
@@ -264,61 +151,6 @@ func taskOf(snap *model.Snapshot, spec string) model.Task {
 	return model.Task{}
 }
 
-// markedProcs lists the live processes that carry the fleet's mark, by pid
-// (with their command line, to say what leaked).
-func (f *faultFleet) markedProcs() map[int]string {
-	out := map[int]string{}
-	entries, _ := os.ReadDir("/proc")
-	want := []byte("FAULTMARK=" + f.mark + "\x00")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !bytes.Contains(env, want) || wkZombie(pid) {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		out[pid] = strings.ReplaceAll(strings.TrimSpace(string(cmdline)), "\x00", " ")
-	}
-	return out
-}
-
-// owned are the fleet's own processes that still run.
-func (f *faultFleet) owned() map[int]bool {
-	own := map[int]bool{}
-	for _, p := range append([]*proc{f.server}, f.workers...) {
-		if !p.exited() {
-			own[p.pid()] = true
-		}
-	}
-	return own
-}
-
-// leftovers waits until only the processes in own carry the mark, and
-// fails naming the others when they outlive the deadline.
-func (f *faultFleet) leftovers(t *testing.T, own map[int]bool, why string) {
-	t.Helper()
-	var extra map[int]string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		extra = map[int]string{}
-		for pid, cmd := range f.markedProcs() {
-			if !own[pid] {
-				extra[pid] = cmd
-			}
-		}
-		if len(extra) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: processes left running after 20 s: %v", why, extra)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // faultWant is what a fault case ends with.
 type faultWant struct {
 	status string // of the taskset
@@ -332,7 +164,7 @@ var (
 
 // checkFault checks everything a fault case must leave behind, and stops
 // the fleet.
-func (f *faultFleet) checkFault(t *testing.T, run *proc, key string, s faultSuite, want faultWant) *model.Snapshot {
+func (f *fleet) checkFault(t *testing.T, run *proc, key string, s faultSuite, want faultWant) *model.Snapshot {
 	t.Helper()
 	ctx := context.Background()
 	require.Equal(t, want.exit, run.exit(t, 120*time.Second), "rrr start --wait:\n%s", run.stderr)
@@ -445,7 +277,7 @@ func (f *faultFleet) checkFault(t *testing.T, run *proc, key string, s faultSuit
 
 // faultFunc injects a fault in the middle of taskset key, and may return
 // more checks of the snapshot the taskset ended with.
-type faultFunc func(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck
+type faultFunc func(t *testing.T, f *fleet, s faultSuite, key string) faultCheck
 
 type faultCheck func(t *testing.T, snap *model.Snapshot)
 
@@ -459,11 +291,12 @@ func TestFault(t *testing.T) {
 		want  faultWant
 		fault faultFunc
 	}{
-		{"clean run", wantClean, func(*testing.T, *faultFleet, faultSuite, string) faultCheck { return nil }},
+		{"clean run", wantClean, func(*testing.T, *fleet, faultSuite, string) faultCheck { return nil }},
 		{"slave killed", wantClean, faultKillSlave},
 		{"worker killed", wantClean, faultKillWorker},
 		{"worker killed in the tail", wantClean, faultKillWorkerInTail},
 		{"server killed and restarted", wantClean, faultRestartServer},
+		{"server killed while persisting", wantClean, faultKillServerPersisting},
 		{"redis-server restarted", wantClean, faultRestartRedis},
 		{"cancelled from another terminal", wantCancelled, faultCancel},
 	}
@@ -475,8 +308,11 @@ func TestFault(t *testing.T) {
 					t.Logf("round %d of %d", round+1, scale.rounds)
 				}
 				s := newFaultSuite(t, scale.specs)
-				f := newFaultFleet(t, scale)
-				run, key := f.start(t, s)
+				f := newFleet(t, fleetOptions{workers: scale.workers, slaves: scale.slaves, appendOnly: true,
+					serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"},
+					workerArgs: []string{"--heartbeat-ttl", "3s", "--heartbeat-interval", "500ms", "--stop-grace", "3s"}})
+				run, key := f.start(t, "--wait", "--dir", s.dir, "--trial-command", "sh {file}", "--format", "exit-code",
+					"--rsync-name", "fault", "--max-trials", "3", "specs/*.sh")
 				started := time.Now()
 				after := tc.fault(t, f, s, key)
 				snap := f.checkFault(t, run, key, s, tc.want)
@@ -493,7 +329,7 @@ func TestFault(t *testing.T) {
 // faultKillSlave kills one slave (SIGKILL, the slave process alone) while
 // it runs a slow spec: the worker kills the trial's group, records the
 // trial as error, starts another slave, and the spec runs again.
-func faultKillSlave(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultKillSlave(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.15)
 	task, trial := f.runningSlow(t, key, s, 0, 1)
 	var pid int
@@ -528,7 +364,7 @@ func faultKillSlave(t *testing.T, f *faultFleet, s faultSuite, key string) fault
 // heartbeats expire (3 s here) the arbiter records the trials as error and
 // the other worker runs the specs again. The recovery time is from the
 // kill to the first trial of the dead worker's specs started elsewhere.
-func faultKillWorker(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultKillWorker(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.15)
 	f.runningSlow(t, key, s, 0)
 	return killWorker(t, f, key, true)
@@ -537,7 +373,7 @@ func faultKillWorker(t *testing.T, f *faultFleet, s faultSuite, key string) faul
 // faultKillWorkerInTail kills a worker when most tasks are done: the
 // speculative copies on the live worker may settle the dead worker's
 // tasks before its trials are found lost, and those trials must still end.
-func faultKillWorkerInTail(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultKillWorkerInTail(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.85)
 	f.running(t, key, nil, 0)
 	return killWorker(t, f, key, false)
@@ -546,7 +382,7 @@ func faultKillWorkerInTail(t *testing.T, f *faultFleet, s faultSuite, key string
 // killWorker kills worker 0 with its process group and checks that the
 // trials it was running end as lost; measure: that they ran again
 // elsewhere, and how soon.
-func killWorker(t *testing.T, f *faultFleet, key string, measure bool) faultCheck {
+func killWorker(t *testing.T, f *fleet, key string, measure bool) faultCheck {
 	victim := f.workerKey(0) + ":"
 	var lost []model.Trial
 	specOf := map[string]string{}
@@ -588,7 +424,7 @@ func killWorker(t *testing.T, f *faultFleet, key string, measure bool) faultChec
 // faultRestartServer kills `rrr server` (SIGKILL to its group) while trial
 // results stream in, lets results pile up in the arbiter queue, and starts
 // it again with the same consumer id: it handles what it held first.
-func faultRestartServer(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultRestartServer(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.2)
 	f.server.killGroup(t)
 	killedAt := time.Now()
@@ -601,9 +437,35 @@ func faultRestartServer(t *testing.T, f *faultFleet, s faultSuite, key string) f
 	return nil
 }
 
+// faultKillServerPersisting kills `rrr server` as the taskset ends, while
+// its persister holds the finished taskset (it waits for the trials still
+// running to end), and starts it again with the same consumer id: the
+// persister handles what it held first, and the taskset is stored.
+func faultKillServerPersisting(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
+	ctx := context.Background()
+	processing := schema.Processing(f.c.Keys.PersisterQueue(), "fleet-server")
+	held := false
+	require.Eventually(t, func() bool {
+		v, err := f.rdb.HMGet(ctx, key, schema.FStatus, schema.FPersistedAt).Result()
+		if err != nil {
+			return false
+		}
+		if status, _ := v[0].(string); !schema.IsFinal(status) {
+			return false
+		}
+		n, _ := f.rdb.LLen(ctx, processing).Result()
+		held = n > 0
+		return held || v[1] != nil
+	}, 2*time.Minute, time.Millisecond, "the taskset ends")
+	f.server.killGroup(t)
+	f.startServer(t)
+	t.Logf("FAULT server killed as the taskset ended, its persister holding it: %v", held)
+	return nil
+}
+
 // faultRestartRedis kills redis-server (SIGKILL) and starts it again on its
 // append-only file once the fleet has noticed; every process reconnects.
-func faultRestartRedis(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultRestartRedis(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.2)
 	f.redis.Kill()
 	killedAt := time.Now()
@@ -616,7 +478,7 @@ func faultRestartRedis(t *testing.T, f *faultFleet, s faultSuite, key string) fa
 
 // faultCancel cancels the taskset with `rrr cancel`, as a person would
 // from another terminal; the waiting `rrr start --wait` exits 3.
-func faultCancel(t *testing.T, f *faultFleet, s faultSuite, key string) faultCheck {
+func faultCancel(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
 	f.waitDone(t, key, 0.2)
 	p := spawnEnv(t, f.env, f.bin, append(append([]string{}, f.global...), "cancel", key)...)
 	require.Equal(t, 0, p.exit(t, 30*time.Second), p.stderr.String())
