@@ -20,6 +20,12 @@ import (
 // DefaultKeep is how long a persisted taskset stays in Redis.
 const DefaultKeep = 24 * time.Hour
 
+// DefaultSettleWait bounds the wait for trials still running when their
+// taskset ended: a worker stops its slaves within a second and SIGKILLs
+// them after its stop grace (10 s), and a dead slave's heartbeat expires
+// within 10 s.
+const DefaultSettleWait = 20 * time.Second
+
 // Config tunes a persister; zero values take the defaults.
 type Config struct {
 	// ResultsDir is the results store; it is created when missing.
@@ -30,6 +36,13 @@ type Config struct {
 	// ConsumerID names this persister on the persister queue (default
 	// host-pid-random).
 	ConsumerID string
+	// SettleWait is how long a finished taskset waits, before it is
+	// stored, for the trials still running when it ended (speculative
+	// copies, trials of slaves being stopped) to be recorded by their
+	// slaves. A trial whose slave's heartbeat is gone is recorded as error
+	// at once, and so is one still running after the wait. Default
+	// DefaultSettleWait; SettlePoll (200 ms) is how often it looks.
+	SettleWait, SettlePoll time.Duration
 	// Queue tunes the reliable queue consumer.
 	Queue loopx.ConsumerConfig
 	// BackoffMin, BackoffMax bound the wait after a transient failure;
@@ -52,6 +65,9 @@ type Persister struct {
 	reader *model.Reader
 	log    zerolog.Logger
 	runner *loopx.Consumer
+	now    func() time.Time
+	// stopping ends the wait for running trials when Run's context ends.
+	stopping <-chan struct{}
 }
 
 // New validates cfg, makes sure the results store is writable, and returns
@@ -75,6 +91,15 @@ func New(cfg Config, deps Deps) (*Persister, error) {
 	if cfg.LogInterval == 0 {
 		cfg.LogInterval = loopx.DefaultLogInterval
 	}
+	if cfg.SettleWait == 0 {
+		cfg.SettleWait = DefaultSettleWait
+	}
+	if cfg.SettlePoll == 0 {
+		cfg.SettlePoll = 200 * time.Millisecond
+	}
+	if cfg.SettleWait < 0 || cfg.SettlePoll < 0 {
+		return nil, fmt.Errorf("persister: settle wait %s and poll %s must not be negative", cfg.SettleWait, cfg.SettlePoll)
+	}
 	cfg.Queue = cfg.Queue.WithDefaults()
 	cfg.Queue.TickInterval = 0
 	if err := cfg.Queue.Validate(); err != nil {
@@ -88,7 +113,7 @@ func New(cfg Config, deps Deps) (*Persister, error) {
 	}
 	log := deps.Log.With().Str("component", "persister").Logger()
 	p := &Persister{cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(),
-		reader: model.NewReader(deps.Client.Redis(), deps.Client.Keys), log: log}
+		reader: model.NewReader(deps.Client.Redis(), deps.Client.Keys), log: log, now: deps.Now}
 	p.runner = &loopx.Consumer{
 		Queue:  deps.Client.Queue(deps.Client.Keys.PersisterQueue(), cfg.ConsumerID),
 		Config: cfg.Queue, Handle: p.Persist, Log: log, Now: deps.Now,
@@ -115,6 +140,7 @@ func (p *Persister) Run(ctx context.Context) error {
 	dir, _ := filepath.Abs(p.cfg.ResultsDir)
 	p.log.Info().Str("queue", p.c.Keys.PersisterQueue()).Str("results_dir", dir).Stringer("keep", p.cfg.Keep).
 		Msg("persister started")
+	p.stopping = ctx.Done()
 	err := p.runner.Run(ctx)
 	p.log.Info().Msg("persister stopped")
 	return err
@@ -136,6 +162,15 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 		// Only a finished taskset is pushed; a stray key must not block the queue.
 		p.log.Warn().Str("taskset", ts).Str("status", snap.Status).Msg("skipping a taskset that has not finished")
 		return nil
+	}
+	closed, err := p.settleTrials(ctx, ts, snap)
+	if err != nil {
+		return err
+	}
+	if closed {
+		if snap, err = p.reader.Load(ctx, ts, model.LoadOptions{Output: true, Logs: true}); err != nil {
+			return fmt.Errorf("persist: %w", err)
+		}
 	}
 	if len(snap.Problems) > 0 {
 		p.log.Warn().Str("taskset", ts).Strs("problems", snap.Problems).Msg("persisting without objects that do not decode")
@@ -166,6 +201,81 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 	ev.Str("taskset", ts).Str("status", snap.Status).Str("path", store.Path(p.cfg.ResultsDir, id)).
 		Int("estimates", len(durations)).Int("keys", n).Bool("first_time", first).Msg("persisted")
 	return nil
+}
+
+// settleTrials waits until no trial of finished taskset ts runs, so that
+// what is stored for good has no trial running for ever: when a taskset
+// ends, speculative copies and the trials of slaves being stopped are
+// still running, and a dead slave's trial of a task that got its verdict
+// meanwhile is never reaped by the arbiter (it checks only the tasks
+// left). Live slaves record their trials as they stop; a trial whose slave
+// is gone, or that still runs after SettleWait (or when the persister is
+// stopping), is recorded as error here. changed reports whether a trial
+// ended since snap was read.
+func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Snapshot) (changed bool, err error) {
+	type open struct{ key, slave string }
+	var running []open
+	for _, t := range snap.Tasks {
+		for _, tr := range t.Trials {
+			if tr.Status == "" {
+				running = append(running, open{tr.Key, tr.Slave})
+			}
+		}
+	}
+	if len(running) == 0 {
+		return false, nil
+	}
+	deadline := p.now().Add(p.cfg.SettleWait)
+	p.log.Debug().Str("taskset", ts).Int("trials", len(running)).Msg("waiting for the trials still running to end")
+	for {
+		statuses := make([]*redis.StringCmd, len(running))
+		beats := make([]*redis.IntCmd, len(running))
+		if err := pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
+			statuses[i] = pl.HGet(ctx, running[i].key, schema.FStatus)
+			beats[i] = pl.Exists(ctx, schema.Heartbeat(running[i].slave))
+		}); err != nil && !errors.Is(err, redis.Nil) {
+			return changed, fmt.Errorf("persist %s: read running trials: %w", ts, err)
+		}
+		timeUp := !p.now().Before(deadline)
+		if !timeUp && p.stopping != nil {
+			select {
+			case <-p.stopping:
+				timeUp = true
+			default:
+			}
+		}
+		left := running[:0]
+		for i, tr := range running {
+			if statuses[i].Val() != "" || errors.Is(statuses[i].Err(), redis.Nil) {
+				changed = true // recorded by its slave (or gone with its hash)
+				continue
+			}
+			reason := ""
+			switch {
+			case tr.slave == "" || beats[i].Val() == 0:
+				reason = fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
+			case timeUp:
+				reason = fmt.Sprintf("still running %s after the taskset ended; recorded as error when it was stored", p.cfg.SettleWait)
+			default:
+				left = append(left, tr)
+				continue
+			}
+			if _, err := p.c.FinishTrial(ctx, tr.key, schema.Result{Status: schema.StatusError,
+				Fields: map[string]string{schema.FError: reason}}); err != nil && !errors.Is(err, schema.ErrInvalid) {
+				return changed, fmt.Errorf("persist %s: close trial %s: %w", ts, tr.key, err)
+			}
+			p.log.Info().Str("trial", tr.key).Str("reason", reason).Msg("closed a trial that was still running when its taskset ended")
+			changed = true
+		}
+		running = left
+		if len(running) == 0 {
+			return changed, nil
+		}
+		select {
+		case <-time.After(p.cfg.SettlePoll):
+		case <-p.stopping:
+		}
+	}
 }
 
 // Durations returns, per spec file, the duration in seconds of its fastest

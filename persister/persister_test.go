@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +311,75 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	_, err := persister.New(persister.Config{ResultsDir: t.TempDir()}, persister.Deps{})
 	require.Error(t, err)
+}
+
+// A taskset ends while trials still run: speculative copies that lost the
+// race, trials of slaves being stopped, and the trial of a dead slave whose
+// task got its verdict elsewhere (the arbiter never looks at it again). The
+// persister waits for live slaves to record theirs, records the dead
+// slave's at once, and one still running after SettleWait as error: what is
+// stored has no trial running for ever.
+func TestPersistWaitsForTrialsStillRunning(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		ts, err := e.c.CreateTaskset(ctx, "late", schema.TasksetSpec{TrialCommand: "t {file}", Specs: []string{"a", "b", "c"}})
+		require.NoError(t, err)
+		worker := e.k.Worker("box")
+		trials := map[string]string{}
+		for _, name := range []string{"stopping", "dead", "stuck"} {
+			slave := schema.Slave(worker, name)
+			require.NoError(t, e.c.RegisterSlave(ctx, ts, slave, time.Minute, map[string]string{schema.FWorker: worker}))
+			out, task, err := e.c.TakeTask(ctx, ts, slave)
+			require.NoError(t, err)
+			require.Equal(t, schema.TakeOK, out)
+			_, trials[name], _, err = e.c.StartTrial(ctx, ts, task, name, slave)
+			require.NoError(t, err)
+		}
+		require.NoError(t, e.rd.Del(ctx, schema.Heartbeat(schema.Slave(worker, "dead"))).Err())
+		ok, err := e.c.CancelTaskset(ctx, ts, "cancelled by the test")
+		require.NoError(t, err)
+		require.True(t, ok)
+
+		var now atomic.Int64
+		now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+		p, err := persister.New(persister.Config{ResultsDir: e.dir, SettleWait: 10 * time.Second, SettlePoll: 5 * time.Millisecond},
+			persister.Deps{Client: e.c, Log: e.logs.Logger(), Now: func() time.Time { return time.Unix(0, now.Load()) }})
+		require.NoError(t, err)
+		persisted := make(chan error, 1)
+		go func() { persisted <- p.Persist(ctx, ts) }()
+
+		require.Eventually(t, func() bool { return e.hget(t, trials["dead"], schema.FStatus) == schema.StatusError },
+			10*time.Second, 5*time.Millisecond, "the dead slave's trial is recorded at once")
+		require.Contains(t, e.hget(t, trials["dead"], schema.FError), "heartbeat expired")
+		require.Empty(t, e.hget(t, trials["stopping"], schema.FStatus), "a live slave's trial is left to its slave")
+		ok, err = e.c.FinishTrial(ctx, trials["stopping"], schema.Result{Status: schema.StatusError,
+			Fields: map[string]string{schema.FError: "slave stopped: the taskset is over"}})
+		require.NoError(t, err)
+		require.True(t, ok, "the slave records its own trial")
+		require.Never(t, func() bool { return len(persisted) > 0 }, 100*time.Millisecond, 5*time.Millisecond,
+			"the stuck trial is waited for until SettleWait")
+		_, err = store.Read(e.dir, "late")
+		require.Error(t, err, "nothing stored while a trial runs")
+
+		now.Add(int64(11 * time.Second))
+		select {
+		case err := <-persisted:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("Persist did not return once SettleWait had passed")
+		}
+		got, err := store.Read(e.dir, "late")
+		require.NoError(t, err)
+		errs := map[string]string{}
+		for _, task := range got.Tasks {
+			for _, tr := range task.Trials {
+				require.Equal(t, schema.StatusError, tr.Status, tr.Key)
+				errs[tr.Key] = tr.Error
+			}
+		}
+		require.Len(t, errs, 3)
+		require.Equal(t, "slave stopped: the taskset is over", errs[trials["stopping"]])
+		require.Contains(t, errs[trials["dead"]], "heartbeat expired")
+		require.Contains(t, errs[trials["stuck"]], "still running 10s after the taskset ended")
+	})
 }

@@ -2,24 +2,18 @@
 # The test command of README.md: installs what the tests need when it is
 # missing (redis-server, rsync; ruby-rspec and python3-pytest for the result
 # format samples), then checks formatting, vets, and runs every test: with
-# -race on the packages with concurrency, the end-to-end tests once.
+# -race on the packages with concurrency, the end-to-end tests (with the
+# short fault-injection cases; scripts/fault.sh runs the long ones) once.
 #   scripts/test.sh            everything
 #   scripts/test.sh -short     skip the slow end-to-end cases
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v rsync >/dev/null || need+=(rsync)
-command -v rspec >/dev/null || need+=(ruby-rspec)
-command -v pytest-3 >/dev/null || command -v pytest >/dev/null || need+=(python3-pytest)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]} ..." >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. scripts/lib.sh
+need redis-server redis-server
+need rsync rsync
+need ruby-rspec rspec
+need python3-pytest pytest-3 pytest
 export RRR_REQUIRE_REDIS=1 # a missing redis-server fails the tests instead of skipping them
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -42,30 +41,16 @@ func TestServerCommandsRefuseBadUsage(t *testing.T) {
 	}
 }
 
-// buildRRR builds the rrr binary into a temporary folder.
-func buildRRR(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rrr")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
 // TestServerProcess runs `rrr server` as a process: it dispatches a
 // taskset, settles it, persists it, and stops cleanly on SIGTERM.
 func TestServerProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds rrr and runs it as a process")
 	}
-	if redistest.Binary() == "" && !redistest.Required() {
-		t.Skip("real Redis: redis-server not found")
-	}
-	srv, err := redistest.Start(redistest.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
+	srv := ownRedis(t, redistest.Options{})
 	rdb := srv.Client()
 	t.Cleanup(func() { _ = rdb.Close() })
-	bin := buildRRR(t)
+	bin := build(t)
 	results := t.TempDir()
 
 	var logs looptest.Logs

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,29 +19,6 @@ import (
 )
 
 const wkWait = 30 * time.Second
-
-// wkBuild builds the rrr binary the worker tests run as real processes.
-func wkBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "rrr")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
-}
-
-// wkRedis starts a redis-server of the test's own.
-func wkRedis(t *testing.T) *redistest.Server {
-	t.Helper()
-	srv, err := redistest.Start(redistest.Options{})
-	if err != nil {
-		if redistest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
-}
 
 // wkSettle settles trials and finishes tasksets as the arbiter would,
 // until the test ends.
@@ -74,50 +49,10 @@ func wkSettle(t *testing.T, c *schema.Client) {
 	}()
 }
 
-type wkProcess struct {
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	done chan error
-}
-
 // wkStart runs `rrr worker` with args after the global flags.
-func wkStart(t *testing.T, bin string, srv *redistest.Server, ns string, args ...string) *wkProcess {
+func wkStart(t *testing.T, bin string, srv *redistest.Server, ns string, args ...string) *proc {
 	t.Helper()
-	p := &wkProcess{out: &bytes.Buffer{}, done: make(chan error, 1)}
-	argv := append([]string{"--redis", srv.URL(), "--namespace", ns, "--log-format", "json", "worker"}, args...)
-	p.cmd = exec.Command(bin, argv...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p.cmd.WaitDelay = 2 * time.Second // a leaked slave holding the output pipe must not hang the test
-	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		p.done <- nil
-		if t.Failed() {
-			t.Logf("rrr worker output:\n%s", p.out.String())
-		}
-	})
-	return p
-}
-
-// wkExit waits for the process to exit and returns its exit code.
-func (p *wkProcess) wkExit(t *testing.T) int {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		require.NoError(t, err)
-		return 0
-	case <-time.After(wkWait):
-		t.Fatalf("rrr worker did not exit; output:\n%s", p.out.String())
-		return -1
-	}
+	return spawn(t, bin, append([]string{"--redis", srv.URL(), "--namespace", ns, "--log-format", "json", "worker"}, args...)...)
 }
 
 func wkAlive(t *testing.T, c *schema.Client, worker string) {
@@ -130,7 +65,7 @@ func wkAlive(t *testing.T, c *schema.Client, worker string) {
 
 func TestWorkerCommandRunsATasksetAndStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	bin, srv := wkBuild(t), wkRedis(t)
+	bin, srv := build(t), ownRedis(t, redistest.Options{})
 	ctx := context.Background()
 	c := schema.NewClient(srv.Client(), "e2e")
 	dir := t.TempDir()
@@ -172,16 +107,16 @@ func TestWorkerCommandRunsATasksetAndStopsOnSIGTERM(t *testing.T) {
 	require.Contains(t, snap.WorkerLogs[0].Log, "set up 2\n")
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	require.Equal(t, 0, p.wkExit(t))
+	require.Equal(t, 0, p.exit(t, wkWait))
 	alive, err := c.Alive(ctx, key)
 	require.NoError(t, err)
 	require.False(t, alive)
-	require.Contains(t, p.out.String(), "worker stopped")
+	require.Contains(t, p.stderr.String(), "worker stopped")
 }
 
 func TestWorkerCommandSecondSignalKillsSlaves(t *testing.T) {
 	t.Parallel()
-	bin, srv := wkBuild(t), wkRedis(t)
+	bin, srv := build(t), ownRedis(t, redistest.Options{})
 	ctx := context.Background()
 	c := schema.NewClient(srv.Client(), "e2e")
 	dir := t.TempDir()
@@ -212,10 +147,10 @@ func TestWorkerCommandSecondSignalKillsSlaves(t *testing.T) {
 	}, wkWait, 20*time.Millisecond)
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "stopping 1 slave(s)") },
+	require.Eventually(t, func() bool { return strings.Contains(p.stderr.String(), "stopping 1 slave(s)") },
 		wkWait, 20*time.Millisecond)
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	require.Equal(t, 0, p.wkExit(t))
+	require.Equal(t, 0, p.exit(t, wkWait))
 	require.Error(t, syscall.Kill(pid, 0), "the slave was killed")
 }
 
@@ -243,7 +178,7 @@ func TestWorkerCommandUsageErrors(t *testing.T) {
 
 func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
 	t.Parallel()
-	bin, srv := wkBuild(t), wkRedis(t)
+	bin, srv := build(t), ownRedis(t, redistest.Options{})
 	ctx := context.Background()
 	c := schema.NewClient(srv.Client(), "e2e")
 	dir := t.TempDir()
@@ -278,7 +213,7 @@ func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-	p.wkExit(t)
+	p.exit(t, wkWait)
 	for what, pid := range map[string]int{"slave": slave, "trial": trial} {
 		require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || wkZombie(pid) },
 			wkWait, 20*time.Millisecond, "the %s outlived its killed worker", what)

@@ -179,14 +179,16 @@ var (
 )
 
 // Main runs a test package's tests, with one real redis-server shared by
-// them, and stops it afterwards. Call it from TestMain.
+// them, and stops it afterwards. Call it from TestMain with its *testing.M
+// (or anything that runs the tests and returns the exit code, to clean up
+// more after them).
 //
 // It first clears the RRR_* variables that rrr's commands read (all but the
 // harness's own, RRR_REDIS_SERVER, RRR_REQUIRE_REDIS and RRR_TEST_*): run by
 // rrr itself (`rrr local` on this repository), the tests are inside a trial
 // whose environment names a taskset, a worker and a Redis, which the rrr
 // processes the tests start would otherwise take for their own.
-func Main(m *testing.M) {
+func Main(m interface{ Run() int }) {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "RRR_") && k != "RRR_REDIS_SERVER" && k != "RRR_REQUIRE_REDIS" &&

@@ -6,7 +6,7 @@
 //	<dir>/<taskset id>/log.txt                         the taskset's log
 //	<dir>/<taskset id>/worker_logs/<worker id>.log     each worker's log (rsync, setup)
 //	<dir>/<taskset id>/slaves/<worker id>/<pid>.log    each slave's log
-//	<dir>/<taskset id>/trials/<spec>/<trial id>.stdout and .stderr
+//	<dir>/<taskset id>/trials/<spec>/<trial id>.stdout and .stderr  (when not empty)
 //
 // <spec> is the spec file's path with url.PathEscape ("spec%2Fa_spec.rb").
 // A folder is written under a temporary name and renamed into place, so a

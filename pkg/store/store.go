@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/rrr-dev/rrr/pkg/model"
@@ -81,30 +82,65 @@ func writeFiles(root string, s *model.Snapshot) error {
 		w, pid := slaveID(sl.Key)
 		files[filepath.Join("slaves", safeName(w), safeName(pid)+".log")] = sl.Log
 	}
+	// An empty output gets no file: a taskset of 100,000 specs would
+	// otherwise cost a few hundred thousand empty files (and fsyncs).
 	for _, t := range s.Tasks {
 		spec := safeName(t.SpecFile)
 		for _, tr := range t.Trials {
 			id := safeName(after(tr.Key, ":trial:"))
-			files[filepath.Join("trials", spec, id+".stdout")] = tr.Stdout
-			files[filepath.Join("trials", spec, id+".stderr")] = tr.Stderr
+			if tr.Stdout != "" {
+				files[filepath.Join("trials", spec, id+".stdout")] = tr.Stdout
+			}
+			if tr.Stderr != "" {
+				files[filepath.Join("trials", spec, id+".stderr")] = tr.Stderr
+			}
 		}
 	}
 	names := make([]string, 0, len(files))
+	dirs := map[string]bool{}
 	for n := range files {
 		names = append(names, n)
+		dirs[filepath.Dir(n)] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return err
+		}
 	}
 	sort.Strings(names)
+	// Each file is synced before the folder is renamed into place; the
+	// syncs of a large taskset wait on the disk, so several run at once.
+	work := make(chan string)
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				if err := writeFile(filepath.Join(root, n), files[n]); err != nil {
+					errs <- err
+					for range work { // drain, so that the sender ends
+					}
+					return
+				}
+			}
+		}()
+	}
 	for _, n := range names {
-		p := filepath.Join(root, n)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := writeFile(p, files[n]); err != nil {
-			return err
-		}
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
 	}
 	return syncDir(root)
 }
+
+// writers is how many files Write writes at once.
+const writers = 8
 
 // writeFile writes and syncs a file, so that a crash after the rename does
 // not leave an empty document behind it.

@@ -89,6 +89,25 @@ func TestWriteAndRead(t *testing.T) {
 	require.Empty(t, hidden(t, dir), "no temporary folder is left")
 }
 
+func TestEmptyOutputsGetNoFile(t *testing.T) {
+	dir := t.TempDir()
+	s := snapshot("quiet")
+	s.Tasks[0].Trials[0].Stderr = ""
+	require.NoError(t, store.Write(dir, s))
+	trials := filepath.Join(store.Path(dir, "quiet"), "trials", "spec%2Fa_spec.rb")
+	require.Equal(t, "2 failures", read(t, filepath.Join(trials, "t1.stdout")))
+	_, err := os.Stat(filepath.Join(trials, "t1.stderr"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	s.Tasks[0].Trials[0].Stdout = ""
+	require.NoError(t, store.Write(dir, s))
+	_, err = os.Stat(trials)
+	require.ErrorIs(t, err, os.ErrNotExist, "a spec whose trials printed nothing gets no folder")
+	got, err := store.Read(dir, "quiet")
+	require.NoError(t, err)
+	require.Len(t, got.Tasks[0].Trials, 1, "the trial is in the document all the same")
+}
+
 func TestRewriteReplacesTheFolder(t *testing.T) {
 	dir := t.TempDir()
 	s := snapshot("x")

@@ -1,0 +1,194 @@
+package main
+
+// A fleet of real processes for the end-to-end fault tests and the
+// benchmarks: a redis-server of its own, `rrr server`, `rrr worker`s, and
+// a way to find every process they started.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// fleet is a test's own Redis, `rrr server` and `rrr worker`s. Every
+// process it starts, and everything they start (slaves, trials), carries
+// the environment variable FLEETMARK=<mark>, so that a leftover process is
+// found in /proc whatever started it. (Not RRR_*: workers keep those from
+// trials.)
+type fleet struct {
+	bin        string
+	redis      *redistest.Server
+	rdb        *redis.Client
+	c          *schema.Client
+	global     []string
+	env        []string
+	mark       string
+	results    string
+	remote     string
+	serverArgs []string
+	server     *proc
+	workers    []*proc
+}
+
+// fleetOptions shape a fleet.
+type fleetOptions struct {
+	workers, slaves int
+	appendOnly      bool     // redis-server keeps an append-only file (to restart it)
+	serverArgs      []string // more flags of rrr server
+	workerArgs      []string // more flags of each rrr worker
+}
+
+// newFleet starts a fleet in namespace "fleet" and waits until it is ready.
+func newFleet(t testing.TB, o fleetOptions) *fleet {
+	t.Helper()
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	srv := ownRedis(t, redistest.Options{AppendOnly: o.appendOnly})
+	f := &fleet{bin: build(t), redis: srv, rdb: srv.Client(), mark: hex.EncodeToString(nonce[:]),
+		results: t.TempDir(), remote: t.TempDir()}
+	t.Cleanup(func() { _ = f.rdb.Close() })
+	f.c = schema.NewClient(f.rdb, "fleet")
+	f.global = []string{"--redis", srv.URL(), "--namespace", "fleet"}
+	f.env = []string{"FLEETMARK=" + f.mark}
+	f.serverArgs = append(append([]string{}, f.global...), "server", "--results-dir", f.results,
+		"--rsync-remote-path", f.remote, "--consumer-id", "fleet-server")
+	f.serverArgs = append(f.serverArgs, o.serverArgs...)
+	f.startServer(t)
+	for i := range o.workers {
+		args := append(append([]string{}, f.global...), "worker",
+			"--id", "w"+strconv.Itoa(i), "--slaves", strconv.Itoa(o.slaves), "--working-dir", t.TempDir())
+		f.workers = append(f.workers, spawnEnv(t, f.env, f.bin, append(args, o.workerArgs...)...))
+	}
+	require.Eventually(t, func() bool {
+		path, _ := f.rdb.HGet(context.Background(), f.c.Keys.RsyncInfo(), schema.FRsyncRemotePath).Result()
+		for i := range o.workers {
+			if alive, _ := f.c.Alive(context.Background(), f.workerKey(i)); !alive {
+				return false
+			}
+		}
+		return path == f.remote
+	}, 30*time.Second, 10*time.Millisecond, "rrr server and the workers start")
+	return f
+}
+
+func (f *fleet) startServer(t testing.TB) {
+	t.Helper()
+	f.server = spawnEnv(t, f.env, f.bin, f.serverArgs...)
+}
+
+func (f *fleet) workerKey(i int) string { return f.c.Keys.Worker("w" + strconv.Itoa(i)) }
+
+// start runs `rrr start` with args and returns it with the taskset key it
+// printed (it goes on waiting with --wait).
+func (f *fleet) start(t testing.TB, args ...string) (*proc, string) {
+	t.Helper()
+	p := spawnEnv(t, f.env, f.bin, append(append(append([]string{}, f.global...), "start"), args...)...)
+	var key string
+	require.Eventually(t, func() bool {
+		key = strings.TrimSpace(p.stdout.String())
+		return strings.HasPrefix(key, f.c.Keys.Namespace()+":taskset:")
+	}, 5*time.Minute, 10*time.Millisecond, "rrr start prints the taskset key")
+	return p, key
+}
+
+// done is how many tasks have their verdict.
+func (f *fleet) done(key string) int {
+	v, err := f.rdb.HMGet(context.Background(), key, schema.FSucceededCount, schema.FFailedCount).Result()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, x := range v {
+		if s, ok := x.(string); ok {
+			i, _ := strconv.Atoi(s)
+			n += i
+		}
+	}
+	return n
+}
+
+// waitDone waits until a part of the taskset's tasks have their verdict.
+func (f *fleet) waitDone(t testing.TB, key string, part float64) {
+	t.Helper()
+	n, err := f.rdb.LLen(context.Background(), schema.Tasks(key)).Result()
+	require.NoError(t, err)
+	want := int(float64(n) * part)
+	require.Eventually(t, func() bool { return f.done(key) >= want }, 60*time.Second, 10*time.Millisecond,
+		"%d tasks get their verdict", want)
+}
+
+func (f *fleet) snapshot(t testing.TB, key string) *model.Snapshot {
+	t.Helper()
+	s, err := model.NewReader(f.rdb, f.c.Keys).Load(context.Background(), key, model.LoadOptions{})
+	require.NoError(t, err)
+	require.Empty(t, s.Problems)
+	return s
+}
+
+// markedProcs lists the live processes that carry the fleet's mark, by pid
+// (with their command line, to say what leaked).
+func (f *fleet) markedProcs() map[int]string {
+	out := map[int]string{}
+	entries, _ := os.ReadDir("/proc")
+	want := []byte("FLEETMARK=" + f.mark + "\x00")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !bytes.Contains(env, want) || wkZombie(pid) {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		out[pid] = strings.ReplaceAll(strings.TrimSpace(string(cmdline)), "\x00", " ")
+	}
+	return out
+}
+
+// owned are the fleet's own processes that still run.
+func (f *fleet) owned() map[int]bool {
+	own := map[int]bool{}
+	for _, p := range append([]*proc{f.server}, f.workers...) {
+		if !p.exited() {
+			own[p.pid()] = true
+		}
+	}
+	return own
+}
+
+// leftovers waits until only the processes in own carry the mark, and
+// fails naming the others when they outlive the deadline.
+func (f *fleet) leftovers(t testing.TB, own map[int]bool, why string) {
+	t.Helper()
+	var extra map[int]string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		extra = map[int]string{}
+		for pid, cmd := range f.markedProcs() {
+			if !own[pid] {
+				extra[pid] = cmd
+			}
+		}
+		if len(extra) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: processes left running after 20 s: %v", why, extra)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

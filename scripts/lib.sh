@@ -1,0 +1,20 @@
+# Sourced by the scripts: what they share.
+
+# need PACKAGE COMMAND... installs the Debian package when none of the
+# commands is on PATH (with sudo when not root).
+need() {
+  local pkg=$1
+  shift
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null && return 0
+  done
+  echo "installing $pkg ..." >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "${_rrr_apt_updated:-}" ]; then
+    $sudo apt-get update -qq
+    _rrr_apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+}
