@@ -474,7 +474,7 @@ func BenchmarkScale(b *testing.B) {
 		require.NoError(b, err)
 		mem1 := usedMemory(b, rdb)
 		how := fmt.Sprintf("%d spec files, one redis-server, schema.Client.CreateTaskset", n)
-		figure(b, fmt.Sprintf("scale: create a taskset of %d spec files", n), created.Round(time.Millisecond).String(), how)
+		figure(b, fmt.Sprintf("scale: create a taskset of %d spec files", n), created.Round(time.Millisecond).String(), how+" (one Lua script)")
 		figure(b, "scale: Redis memory per queued task", fmt.Sprintf("%d bytes", (mem1-mem0)/int64(n)), how+", used_memory delta")
 		b.ReportMetric(created.Seconds(), "create-s")
 
@@ -556,6 +556,27 @@ func BenchmarkScale(b *testing.B) {
 		require.NoError(b, server.cmd.Process.Signal(os.Interrupt))
 		require.Equal(b, 0, server.exit(b, 30*time.Second))
 
+		// The same number of spec files as a person creates them: `rrr
+		// start` expands a glob, uploads the project with rsync and creates
+		// the taskset (in a namespace of its own).
+		project, remote := b.TempDir(), b.TempDir()
+		made := map[string]bool{}
+		for _, spec := range specs {
+			if d := filepath.Join(project, filepath.Dir(spec)); !made[d] {
+				require.NoError(b, os.MkdirAll(d, 0o755))
+				made[d] = true
+			}
+			require.NoError(b, os.WriteFile(filepath.Join(project, spec), nil, 0o644))
+		}
+		start = time.Now()
+		p := spawn(b, build(b), "--redis", srv.URL(), "--namespace", "scale-cli", "start", "--dir", project,
+			"--rsync-remote-path", remote, "--trial-command", "true {file}", "spec/**/*_spec.rb")
+		require.Equal(b, 0, p.exit(b, 5*time.Minute), p.stderr.String())
+		started := time.Since(start)
+		require.Equal(b, int64(n), rdb.LLen(ctx, schema.Tasks(strings.TrimSpace(p.stdout.String()))).Val())
+
+		figure(b, fmt.Sprintf("scale: `rrr start` of %d spec files", n), started.Round(time.Millisecond).String(),
+			"`rrr start 'spec/**/*_spec.rb'`: glob, rsync upload (local) of the empty files, create")
 		trials := took.Load()
 		how = fmt.Sprintf("%d spec files, %d simulated slaves (goroutines, own connections), `rrr server`", n, nslaves)
 		figure(b, "scale: drain, simulated slaves", fmt.Sprintf("%.0f trials/s (%d trials in %s; the slaves were done after %s, "+
@@ -564,7 +585,8 @@ func BenchmarkScale(b *testing.B) {
 			caughtUp.Round(time.Millisecond)), how)
 		figure(b, "scale: store the finished taskset", (persisted - drained).Round(time.Millisecond).String(),
 			how+", the persister's results store (taskset.json and one output file per trial)")
-		figure(b, "scale: Redis commands per trial", fmt.Sprintf("%.1f", float64(cmds)/float64(trials)), how)
+		figure(b, "scale: Redis commands executed per trial", fmt.Sprintf("%.1f (inside scripts too; create to finished)",
+			float64(cmds)/float64(trials)), how+", INFO commandstats")
 		figure(b, "scale: Redis memory per task with its trial", fmt.Sprintf("%d bytes", (mem2-mem0)/int64(n)), how+", used_memory delta")
 		figure(b, "scale: nothing lost", fmt.Sprintf("%d of %d tasks passed, counted once; tasks_left and active_taskset empty", len(seen), n), how)
 		b.ReportMetric(float64(trials)/drained.Seconds(), "trials/s")
