@@ -26,7 +26,7 @@
 //	  …:tasks_left                      list   task keys without a verdict
 //	  …:assigned                  (ext) set    workers holding the taskset (<= max_workers)
 //	  …:events                    (ext) channel pub/sub: started, queued, settled, finished
-//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file
+//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file (+ext requeued)
 //	  …:trial                           list   trial keys
 //	$NS:taskset:$TS:task:$TK:trial:$TR  hash   task, slave, started_at, finished_at, status,
 //	                                           stdout, stderr, passed, pending, failed (+ext)

@@ -32,6 +32,10 @@ const (
 	FTaskset     = "taskset"
 	FEstimateSec = "estimate_sec"
 	FSpecFile    = "spec_file"
+	// FRequeued (ext) counts the times the task was queued again after it
+	// was taken (settle_task, requeue_task): a task never requeued is not
+	// in the queue once it has a trial, so settle_task need not scan it.
+	FRequeued = "requeued"
 )
 
 // Trial hash fields.

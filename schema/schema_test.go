@@ -498,6 +498,64 @@ func TestRequeueTask(t *testing.T) {
 	})
 }
 
+// settle_task scans the task queue only for a task that was queued again
+// after it was taken: such a task must still leave the queue with its
+// verdict, and the others must stay queued in order.
+func TestSettleTaskRemovesARequeuedTaskFromTheQueue(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		ts := e.create(t, "t", spec("a", "b", "c", "d"))
+		a, b2, c, d := schema.Task(ts, "a"), schema.Task(ts, "b"), schema.Task(ts, "c"), schema.Task(ts, "d")
+		slave := schema.Slave(e.k.Worker("w"), "1")
+		other := schema.Slave(e.k.Worker("w"), "2")
+
+		// a: taken and passed, never requeued.
+		task, _ := e.trial(t, ts, slave, schema.StatusPassed)
+		require.Equal(t, a, task)
+		out, _, err := e.c.SettleTask(ctx, a)
+		require.NoError(t, err)
+		require.Equal(t, schema.SettlePassed, out)
+		require.Empty(t, e.hget(t, a, schema.FRequeued))
+		require.Equal(t, []string{b2, c, d}, e.list(t, schema.TaskQueue(ts)))
+		require.Equal(t, []string{b2, c, d}, e.list(t, schema.TasksLeft(ts)))
+
+		// b: running, queued again for an idle slave (speculative
+		// execution), then its first trial passes while the copy waits.
+		_, task, err = e.c.TakeTask(ctx, ts, slave)
+		require.NoError(t, err)
+		require.Equal(t, b2, task)
+		trial := e.start(t, ts, b2, slave)
+		requeued, err := e.c.RequeueTask(ctx, ts, b2, 1)
+		require.NoError(t, err)
+		require.Equal(t, schema.RequeueDone, requeued)
+		require.Equal(t, "1", e.hget(t, b2, schema.FRequeued))
+		require.Equal(t, []string{c, d, b2}, e.list(t, schema.TaskQueue(ts)))
+		_, err = e.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusPassed})
+		require.NoError(t, err)
+		out, _, err = e.c.SettleTask(ctx, b2)
+		require.NoError(t, err)
+		require.Equal(t, schema.SettlePassed, out)
+		require.Equal(t, []string{c, d}, e.list(t, schema.TaskQueue(ts)), "the copy leaves the queue")
+
+		// c: fails, is retried at the head, and passes on another slave.
+		task, _ = e.trial(t, ts, slave, schema.StatusFailed)
+		require.Equal(t, c, task)
+		out, _, err = e.c.SettleTask(ctx, c)
+		require.NoError(t, err)
+		require.Equal(t, schema.SettleRequeued, out)
+		require.Equal(t, "1", e.hget(t, c, schema.FRequeued))
+		require.Equal(t, []string{c, d}, e.list(t, schema.TaskQueue(ts)))
+		task, _ = e.trial(t, ts, other, schema.StatusPassed)
+		require.Equal(t, c, task)
+		out, _, err = e.c.SettleTask(ctx, c)
+		require.NoError(t, err)
+		require.Equal(t, schema.SettlePassed, out)
+		require.Equal(t, []string{d}, e.list(t, schema.TaskQueue(ts)))
+		require.Equal(t, []string{d}, e.list(t, schema.TasksLeft(ts)))
+		require.Equal(t, "3", e.hget(t, ts, schema.FSucceededCount))
+	})
+}
+
 func TestCancelAndFail(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(b)

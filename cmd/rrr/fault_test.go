@@ -386,8 +386,20 @@ func killWorker(t *testing.T, f *fleet, key string, measure bool) faultCheck {
 	victim := f.workerKey(0) + ":"
 	var lost []model.Trial
 	specOf := map[string]string{}
+	below := f.descendants(f.workers[0].pid())
+	require.NotEmpty(t, below, "the worker's slaves and trials")
 	killedAt := time.Now()
 	f.workers[0].killGroup(t)
+	// Its slaves and their trials are in process groups of their own; they
+	// die with the worker all the same.
+	require.Eventually(t, func() bool {
+		for pid := range below {
+			if syscall.Kill(pid, 0) == nil && !wkZombie(pid) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "the killed worker's slaves and trials die with it: %v", below)
 	for _, k := range f.snapshot(t, key).Tasks {
 		for _, tr := range k.Trials {
 			if tr.Status == "" && strings.HasPrefix(tr.Slave, victim) {

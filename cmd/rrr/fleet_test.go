@@ -159,6 +159,35 @@ func (f *fleet) markedProcs() map[int]string {
 	return out
 }
 
+// descendants lists the live processes of the fleet below pid (children,
+// their children, ...), whatever their process group.
+func (f *fleet) descendants(pid int) map[int]string {
+	marked := f.markedProcs()
+	parent := map[int]int{}
+	for p := range marked {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if err != nil || i < 0 {
+			continue
+		}
+		// after the command: state, then the parent's pid
+		if fields := strings.Fields(s[i+1:]); len(fields) > 1 {
+			parent[p], _ = strconv.Atoi(fields[1])
+		}
+	}
+	out := map[int]string{}
+	for p, cmd := range marked {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out[p] = cmd
+				break
+			}
+		}
+	}
+	return out
+}
+
 // owned are the fleet's own processes that still run.
 func (f *fleet) owned() map[int]bool {
 	own := map[int]bool{}

@@ -21,5 +21,7 @@ if hget(ts, 'status') ~= 'running' then return 'stopped' end
 if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[1]) then return 'stale' end
 if in_list(queue, task) then return 'queued' end
 redis.call('RPUSH', queue, task)
+-- settle_task scans the queue for a task with a verdict only when counted here
+redis.call('HINCRBY', task, 'requeued', 1)
 redis.call('PUBLISH', ts .. ':events', 'queued\t' .. task)
 return 'requeued'
