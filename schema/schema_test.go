@@ -45,19 +45,12 @@ func (e env) create(t *testing.T, id string, s schema.TasksetSpec) string {
 
 func (e env) hget(t *testing.T, key, field string) string {
 	t.Helper()
-	v, err := e.rd.HGet(ctx, key, field).Result()
-	if err == redis.Nil {
-		return ""
-	}
-	require.NoError(t, err)
-	return v
+	return redistest.HGet(t, e.rd, key, field)
 }
 
 func (e env) list(t *testing.T, key string) []string {
 	t.Helper()
-	v, err := e.rd.LRange(ctx, key, 0, -1).Result()
-	require.NoError(t, err)
-	return v
+	return redistest.List(t, e.rd, key)
 }
 
 // trial takes the task at the head of the queue for slave, starts a trial

@@ -267,3 +267,26 @@ func Real(t testing.TB) Backend {
 	t.Cleanup(func() { _ = rdb.Close() })
 	return Backend{Name: "redis", RDB: rdb, NS: Namespace(t), URL: s.URL()}
 }
+
+// HGet reads a hash field in a test: "" when the field or hash is missing.
+func HGet(t testing.TB, rdb redis.UniversalClient, key, field string) string {
+	t.Helper()
+	v, err := rdb.HGet(context.Background(), key, field).Result()
+	if err == redis.Nil {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("HGET %s %s: %v", key, field, err)
+	}
+	return v
+}
+
+// List reads a whole list in a test.
+func List(t testing.TB, rdb redis.UniversalClient, key string) []string {
+	t.Helper()
+	v, err := rdb.LRange(context.Background(), key, 0, -1).Result()
+	if err != nil {
+		t.Fatalf("LRANGE %s: %v", key, err)
+	}
+	return v
+}
