@@ -7,9 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +15,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/loopx/looptest"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
@@ -67,7 +66,7 @@ type env struct {
 	dir     string // a temporary directory of the test
 	remote  string // the rsync remote path: the project is <remote>/<rsync name>
 	project string
-	arb     *fakeArbiter
+	arb     *looptest.Arbiter
 }
 
 func newEnv(t *testing.T, b redistest.Backend) *env {
@@ -77,7 +76,7 @@ func newEnv(t *testing.T, b redistest.Backend) *env {
 	e := &env{b: b, c: c, r: model.NewReader(b.RDB, c.Keys), dir: dir,
 		remote: filepath.Join(dir, "remote"), project: filepath.Join(dir, "remote", "alice")}
 	require.NoError(t, os.MkdirAll(e.project, 0o755))
-	e.arb = startArbiter(t, c)
+	e.arb = looptest.StartArbiter(t, c)
 	return e
 }
 
@@ -151,86 +150,16 @@ func task(t *testing.T, s *model.Snapshot, spec string) model.Task {
 	return model.Task{}
 }
 
-// fakeArbiter settles trials and finishes tasksets the way the arbiter
-// does, through the schema scripts, and remembers every command.
-type fakeArbiter struct {
-	mu   sync.Mutex
-	cmds []schema.Command
-}
-
-func startArbiter(t *testing.T, c *schema.Client) *fakeArbiter {
-	a := &fakeArbiter{}
-	ctx, cancel := context.WithCancel(bg)
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			v, err := c.Redis().BLPop(ctx, time.Second, c.Keys.ArbiterQueue()).Result()
-			if err != nil {
-				continue
-			}
-			cmd, err := schema.ParseCommand(v[1])
-			if err != nil {
-				continue
-			}
-			a.mu.Lock()
-			a.cmds = append(a.cmds, cmd)
-			a.mu.Unlock()
-			switch cmd.Verb {
-			case schema.CmdTrial:
-				if task, err := c.Redis().HGet(ctx, cmd.Key, schema.FTask).Result(); err == nil {
-					_, _, _ = c.SettleTask(ctx, task)
-				}
-			case schema.CmdCheck:
-				_, _ = c.FinishTaskset(ctx, cmd.Key)
-			}
-		}
-	}()
-	return a
-}
-
-// count is how many commands of verb for key the arbiter got.
-func (a *fakeArbiter) count(verb, key string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, c := range a.cmds {
-		if c.Verb == verb && c.Key == key {
-			n++
-		}
-	}
-	return n
-}
-
-// alive reports whether process pid runs (a zombie counts as dead).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return syscall.Kill(pid, 0) == nil
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// pidIn waits for a pid written to a file by a test process.
+// pidIn waits for a pid written to a file by a test process, and kills
+// that process when the test ends.
 func pidIn(t *testing.T, path string) int {
 	t.Helper()
-	var pid int
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return false
-		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil
-	}, wait, 10*time.Millisecond, "no pid in %s", path)
+	pid := proctest.PidIn(t, path, wait)
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	return pid
 }
 
 func requireDies(t *testing.T, pid int, what string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return !alive(pid) }, wait, 10*time.Millisecond, "%s (pid %d) is still running", what, pid)
+	require.Eventually(t, func() bool { return !proctest.Alive(pid) }, wait, 10*time.Millisecond, "%s (pid %d) is still running", what, pid)
 }

@@ -215,7 +215,7 @@ func TestSlaveChecksOnceWhenIdle(t *testing.T) {
 		// it already, so it waits instead of taking it again.
 		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", MaxTrials: 3, Specs: []string{"fail.sh"}})
 		finished := e.startSlave(t, ts)
-		require.Eventually(t, func() bool { return e.arb.count(schema.CmdCheck, ts) >= 1 }, wait, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return e.arb.Count(schema.CmdCheck, ts) >= 1 }, wait, 10*time.Millisecond)
 		require.Equal(t, []string{schema.Task(ts, "fail.sh")}, e.list(t, schema.TaskQueue(ts)))
 		for range 3 { // wake-ups do not make it check again, nor take the task
 			require.NoError(t, e.b.RDB.Publish(bg, schema.Events(ts), schema.EventQueued+"\t"+schema.Task(ts, "fail.sh")).Err())
@@ -224,7 +224,7 @@ func TestSlaveChecksOnceWhenIdle(t *testing.T) {
 		require.NoError(t, err)
 		s := finished()
 		require.Len(t, task(t, s, "fail.sh").Trials, 1)
-		require.Equal(t, 1, e.arb.count(schema.CmdCheck, ts))
+		require.Equal(t, 1, e.arb.Count(schema.CmdCheck, ts))
 		require.Equal(t, schema.SlaveNormalExit, s.Slaves[0].Status)
 		require.Contains(t, s.Slaves[0].Log, "trial ")
 	})

@@ -187,7 +187,7 @@ func TestWorkerSetupFailureFailsTheTaskset(t *testing.T) {
 		require.Contains(t, reason, "setup command failed on worker "+strings.TrimPrefix(w.key, e.c.Keys.Worker("")))
 		require.Contains(t, reason, "exit code 7")
 		require.Contains(t, reason, "compiling\nerror: missing dependency")
-		require.Eventually(t, func() bool { return e.arb.count(schema.CmdFail, ts) == 1 }, wait, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return e.arb.Count(schema.CmdFail, ts) == 1 }, wait, 10*time.Millisecond)
 		require.Empty(t, e.list(t, schema.TasksetSlaves(ts)), "no slave starts after a failed setup")
 		log := e.load(t, ts).WorkerLogs[0]
 		require.Contains(t, log.Log, "compiling\nerror: missing dependency\n")
@@ -309,7 +309,7 @@ func TestWorkerFailsTheTasksetWhenSlavesKeepCrashing(t *testing.T) {
 		require.Equal(t, schema.StatusFailed, e.waitStatus(t, ts))
 		reason := e.hget(t, ts, schema.FStatusReason)
 		require.Contains(t, reason, "crashed 3 times (last: exit code 3)")
-		require.Eventually(t, func() bool { return e.arb.count(schema.CmdFail, ts) == 1 }, wait, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return e.arb.Count(schema.CmdFail, ts) == 1 }, wait, 10*time.Millisecond)
 		e.waitReleased(t, w, ts)
 		starts, err := os.ReadFile(e.path("starts"))
 		require.NoError(t, err)

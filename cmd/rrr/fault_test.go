@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -394,7 +395,7 @@ func killWorker(t *testing.T, f *fleet, key string, measure bool) faultCheck {
 	// die with the worker all the same.
 	require.Eventually(t, func() bool {
 		for pid := range below {
-			if syscall.Kill(pid, 0) == nil && !wkZombie(pid) {
+			if proctest.Alive(pid) {
 				return false
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -150,7 +151,7 @@ func (f *fleet) markedProcs() map[int]string {
 			continue
 		}
 		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !bytes.Contains(env, want) || wkZombie(pid) {
+		if err != nil || !bytes.Contains(env, want) || !proctest.Alive(pid) {
 			continue
 		}
 		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")

@@ -5,7 +5,6 @@ package main
 // process groups that the test stops, and redis-servers of a test's own.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/loopx/looptest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 )
 
@@ -79,30 +79,12 @@ func ownRedis(t testing.TB, opts redistest.Options) *redistest.Server {
 	return srv
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is an rrr process the test owns.
 type proc struct {
 	cmd    *exec.Cmd
 	args   []string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *looptest.Buffer
+	stderr *looptest.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -117,7 +99,7 @@ func spawn(t testing.TB, bin string, args ...string) *proc {
 // spawnEnv is spawn with more environment variables.
 func spawnEnv(t testing.TB, env []string, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), args: args, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin, args...), args: args, stdout: &looptest.Buffer{}, stderr: &looptest.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(append(os.Environ(), "CI=1"), env...) // CI: no terminal control in logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -13,41 +13,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/loopx/looptest"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/schema"
 )
 
 const wkWait = 30 * time.Second
-
-// wkSettle settles trials and finishes tasksets as the arbiter would,
-// until the test ends.
-func wkSettle(t *testing.T, c *schema.Client) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			v, err := c.Redis().BLPop(ctx, time.Second, c.Keys.ArbiterQueue()).Result()
-			if err != nil {
-				continue
-			}
-			cmd, err := schema.ParseCommand(v[1])
-			if err != nil {
-				continue
-			}
-			switch cmd.Verb {
-			case schema.CmdTrial:
-				if task, err := c.Redis().HGet(ctx, cmd.Key, schema.FTask).Result(); err == nil {
-					_, _, _ = c.SettleTask(ctx, task)
-				}
-			case schema.CmdCheck:
-				_, _ = c.FinishTaskset(ctx, cmd.Key)
-			}
-		}
-	}()
-}
 
 // wkStart runs `rrr worker` with args after the global flags.
 func wkStart(t *testing.T, bin string, srv *redistest.Server, ns string, args ...string) *proc {
@@ -73,7 +46,7 @@ func TestWorkerCommandRunsATasksetAndStopsOnSIGTERM(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(project, "spec"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(project, "spec", "a.sh"), []byte("echo slave $SLAVE_NUMBER of $NUM_SLAVES"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(project, "spec", "b.sh"), []byte("echo broken >&2; exit 1"), 0o644))
-	wkSettle(t, c)
+	looptest.StartArbiter(t, c)
 
 	p := wkStart(t, bin, srv, "e2e", "--id", "box-1", "--slaves", "2", "--working-dir", filepath.Join(dir, "work"),
 		"--rsync-remote-path", filepath.Join(dir, "remote"), "--heartbeat-ttl", "3", "--heartbeat-interval", "500ms")
@@ -215,15 +188,7 @@ func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	p.exit(t, wkWait)
 	for what, pid := range map[string]int{"slave": slave, "trial": trial} {
-		require.Eventually(t, func() bool { return syscall.Kill(pid, 0) != nil || wkZombie(pid) },
+		require.Eventually(t, func() bool { return !proctest.Alive(pid) },
 			wkWait, 20*time.Millisecond, "the %s outlived its killed worker", what)
 	}
-}
-
-// wkZombie reports whether pid is a zombie, dead but not yet reaped.
-func wkZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return err == nil && i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/loopx/looptest"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/pkg/store"
@@ -30,25 +30,6 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 
 var ctx = context.Background()
 
-// syncBuffer is a bytes.Buffer that a waiting goroutine writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fleet plays the parts of workers, slaves and arbiter by hand, with the
 // protocol's scripts.
 type fleet struct {
@@ -56,13 +37,13 @@ type fleet struct {
 	b      redistest.Backend
 	sc     *schema.Client
 	cl     *client.Client
-	stderr *syncBuffer
+	stderr *looptest.Buffer
 	seq    atomic.Int64
 }
 
 func newFleet(t *testing.T, b redistest.Backend) *fleet {
 	sc := schema.NewClient(b.RDB, b.NS)
-	stderr := &syncBuffer{}
+	stderr := &looptest.Buffer{}
 	cl := client.New(sc, stderr, zerolog.Nop())
 	return &fleet{t: t, b: b, sc: sc, cl: cl, stderr: stderr}
 }

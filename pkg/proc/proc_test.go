@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/proc"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 )
 
 // sh runs script with sh -c in a temporary directory, capturing into files
@@ -39,38 +40,12 @@ func read(t *testing.T, path string) []byte {
 	return b
 }
 
-// alive reports whether pid runs (a zombie counts as dead).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return syscall.Kill(pid, 0) == nil
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// pidIn reads a pid a test process wrote to a file, waiting for it.
-func pidIn(t *testing.T, path string) int {
-	t.Helper()
-	var pid int
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return false
-		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond, "no pid in %s", path)
-	return pid
-}
-
 // requireDies waits until pid is gone, and kills it at cleanup if the test
 // failed before.
 func requireDies(t *testing.T, pid int) {
 	t.Helper()
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return !proctest.Alive(pid) }, 10*time.Second, 10*time.Millisecond,
 		"process %d outlived its trial", pid)
 }
 
@@ -132,7 +107,7 @@ func TestRunSoftTimeoutKillsTheGroup(t *testing.T) {
 	require.Equal(t, syscall.SIGTERM, res.Signal)
 	require.Contains(t, res.Describe(), "soft timeout after 300ms (SIGTERM")
 	require.Equal(t, "waiting\n", res.Stdout.String())
-	requireDies(t, pidIn(t, pidFile))
+	requireDies(t, proctest.PidIn(t, pidFile, 10*time.Second))
 }
 
 func TestRunHardTimeoutWhenSIGTERMIsIgnored(t *testing.T) {
@@ -146,7 +121,7 @@ func TestRunHardTimeoutWhenSIGTERMIsIgnored(t *testing.T) {
 	require.Equal(t, proc.HardTimeout, res.Timeout)
 	require.Equal(t, syscall.SIGKILL, res.Signal)
 	require.Contains(t, res.Describe(), "hard timeout after 700ms (SIGKILL")
-	requireDies(t, pidIn(t, pidFile))
+	requireDies(t, proctest.PidIn(t, pidFile, 10*time.Second))
 }
 
 func TestRunKillsLeftoversWhenTheMainProcessExits(t *testing.T) {
@@ -160,7 +135,7 @@ func TestRunKillsLeftoversWhenTheMainProcessExits(t *testing.T) {
 	require.True(t, res.OK(), res.Describe())
 	require.False(t, res.OutputCut)
 	require.Equal(t, "done\n", res.Stdout.String())
-	requireDies(t, pidIn(t, pidFile))
+	requireDies(t, proctest.PidIn(t, pidFile, 10*time.Second))
 }
 
 func TestRunGrandchildOutsideTheGroupCannotHangIt(t *testing.T) {
@@ -172,7 +147,7 @@ func TestRunGrandchildOutsideTheGroupCannotHangIt(t *testing.T) {
 	res, _ := sh(t, proc.Spec{WaitDelay: 300 * time.Millisecond},
 		`setsid sh -c 'echo $$ > `+pidFile+`; exec sleep 300' & `+
 			`while [ ! -s `+pidFile+` ]; do sleep 0.01; done; echo started`)
-	pid := pidIn(t, pidFile)
+	pid := proctest.PidIn(t, pidFile, 10*time.Second)
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	require.True(t, res.OK(), res.Describe())
 	require.True(t, res.OutputCut)

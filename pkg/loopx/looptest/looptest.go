@@ -15,18 +15,29 @@ import (
 	"github.com/rrr-dev/rrr/pkg/redistest"
 )
 
-// Logs collects JSON log lines; it is safe for concurrent use.
-type Logs struct {
+// Buffer collects what a goroutine or a child process writes while the test
+// reads it; it is safe for concurrent use.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
 // Write implements io.Writer.
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
 }
+
+// String is everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Logs collects JSON log lines; it is safe for concurrent use.
+type Logs struct{ Buffer }
 
 // Logger returns a debug-level logger writing to l.
 func (l *Logs) Logger() zerolog.Logger {
@@ -35,10 +46,8 @@ func (l *Logs) Logger() zerolog.Logger {
 
 // Lines returns the lines written so far, decoded.
 func (l *Logs) Lines() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(l.buf.String(), "\n") {
+	for _, line := range strings.Split(l.String(), "\n") {
 		if line == "" {
 			continue
 		}
@@ -70,13 +79,6 @@ func (l *Logs) Find(msg string) []map[string]any {
 		}
 	}
 	return out
-}
-
-// String is every line, for failure messages.
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // Start runs run in a goroutine; the returned stop cancels it and waits for
