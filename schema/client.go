@@ -459,6 +459,21 @@ func (c *Client) AppendLog(ctx context.Context, key, text string, limit int) err
 	return nil
 }
 
+// TasksetLogCap bounds a taskset's own log in Redis.
+const TasksetLogCap = 256 << 10
+
+// LogTaskset appends a line to the taskset's own log, stamped with the
+// Redis time as the original RRRSpec stamped it ("2006-01-02 15:04:05 ").
+// The log is for people: the requeues, speculative copies, recoveries and
+// the end of the taskset.
+func (c *Client) LogTaskset(ctx context.Context, taskset, line string) error {
+	err := scriptAppendCapped.Run(ctx, c.rdb, []string{TasksetLog(taskset)}, line+"\n", TasksetLogCap, "stamp").Err()
+	if err != nil {
+		return scriptErr("log taskset", err)
+	}
+	return nil
+}
+
 // Stamp sets field of hash to the Redis time, with more field/value pairs
 // in the same write, and returns the time.
 func (c *Client) Stamp(ctx context.Context, hash, field string, pairs ...string) (time.Time, error) {
@@ -513,15 +528,3 @@ func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, dur
 	}
 	return n == 1, nil
 }
-
-// ParseTime reads a protocol time (RFC 3339, fractions optional).
-func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %q: %w: want RFC 3339", s, ErrInvalid)
-	}
-	return t, nil
-}
-
-// FormatTime writes a protocol time, as the scripts do.
-func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00") }

@@ -201,7 +201,7 @@ func (d *decoder) time(f string) Time {
 	}
 	t, err := schema.ParseTime(v)
 	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want an RFC 3339 time", d.key, f, v, ErrMalformed)
+		d.err = fmt.Errorf("%s field %s: %w: %w", d.key, f, ErrMalformed, err)
 	}
 	return Time{t}
 }
