@@ -111,7 +111,13 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	if ts.TrialCommand == "" {
-		return fmt.Errorf("slave %s: taskset %s has no trial command (and this slave cannot run its slave command)", s.cfg.Slave, ts.Key)
+		var f string
+		ts.TrialCommand, f = defaultTrial(ts.SlaveCommand)
+		if ts.ResultFormat == "" {
+			ts.ResultFormat = f
+		}
+		s.ts = ts
+		s.logf(zerolog.InfoLevel, nil, "taskset %s names no trial command (as the original RRRSpec client writes it): running %q", ts.Key, ts.TrialCommand)
 	}
 	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
 

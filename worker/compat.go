@@ -1,0 +1,67 @@
+package worker
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// The original RRRSpec client names no trial command: its slave command
+// (`bundle exec rrrspec-client slave`, often after a `cd DIR` line) starts
+// its own Ruby slave, which loads RSpec and runs each spec file. rrr runs
+// such a taskset with its own slave and RSpec, so that the original client
+// drives an rrr fleet unchanged. See docs/protocol.md, "The original
+// client".
+var (
+	originalSlaveLine = regexp.MustCompile(`^(bundle\s+exec\s+)?(\S*/)?rrrspec(-client)?\s+slave$`)
+	cdLine            = regexp.MustCompile(`^cd\s+\S+$`)
+)
+
+// originalSlave reports whether cmd is a slave command of the original
+// client: its last line starts the original slave, and any lines before it
+// only change directory. It also says whether the slave ran under bundler.
+func originalSlave(cmd string) (ok, bundled bool) {
+	var lines []string
+	for _, l := range strings.Split(cmd, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return false, false
+	}
+	last := lines[len(lines)-1]
+	m := originalSlaveLine.FindStringSubmatch(last)
+	if m == nil {
+		return false, false
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !cdLine.MatchString(l) {
+			return false, false
+		}
+	}
+	return true, m[1] != ""
+}
+
+// customSlave reports whether a taskset's slave command replaces rrr's
+// slave: it does unless it is empty or the original client's.
+func customSlave(cmd string) bool {
+	if strings.TrimSpace(cmd) == "" {
+		return false
+	}
+	ok, _ := originalSlave(cmd)
+	return !ok
+}
+
+// defaultTrial is how rrr runs a taskset that names no trial command (the
+// original client never does): RSpec with a JSON report, under bundler
+// when the original slave ran under it. Trials run in the working copy's
+// root, where the spec paths are relative to; `cd` lines are not followed.
+func defaultTrial(slaveCommand string) (command, format string) {
+	command = "rspec --format progress --format json --out {report} {file}"
+	if _, bundled := originalSlave(slaveCommand); bundled {
+		command = "bundle exec " + command
+	}
+	return command, schema.FormatRSpecJSON
+}
