@@ -140,10 +140,36 @@ func (a *Arbiter) settleTrial(ctx context.Context, trial string) error {
 		return err
 	}
 	a.log.Debug().Str("trial", trial).Str("task", task).Str("outcome", string(out)).Msg("settled")
+	if ts, ok := schema.TasksetOfTask(task); ok {
+		a.noteSettled(ctx, ts, task, out, finished)
+	}
 	if finished != "" {
 		a.log.Info().Str("task", task).Str("status", finished).Msg("taskset finished: its last task got its verdict")
 	}
 	return nil
+}
+
+// noteSettled writes what a settle changed that a person reading the
+// taskset's log wants to know: a failure for good, a retry, the end.
+func (a *Arbiter) noteSettled(ctx context.Context, ts, task string, out schema.SettleOutcome, finished string) {
+	switch out {
+	case schema.SettleFailed:
+		a.note(ctx, ts, "task %s failed: no trial passed", task)
+	case schema.SettleRequeued:
+		a.note(ctx, ts, "task %s queued again for another trial", task)
+	}
+	if finished != "" {
+		a.note(ctx, ts, "taskset %s: every task has its verdict", finished)
+	}
+}
+
+// note appends a line to the taskset's own log (the original RRRSpec's
+// arbiter wrote one per requeue and at the end). A failure to write it is
+// logged and otherwise ignored: the log decides nothing.
+func (a *Arbiter) note(ctx context.Context, ts, format string, args ...any) {
+	if err := a.c.LogTaskset(ctx, ts, fmt.Sprintf(format, args...)); err != nil {
+		a.log.Warn().Err(err).Str("taskset", ts).Msg("append to the taskset log")
+	}
 }
 
 // stop cancels or fails a taskset. The client and the worker stop it

@@ -3,7 +3,9 @@ package arbiter_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -669,5 +671,42 @@ func TestSpeculationIsBounded(t *testing.T) {
 		handle(t, a, schema.CmdCheck, ts)
 		require.Empty(t, e.list(t, schema.TaskQueue(ts)), "three trials of max_trials 2: no more copies")
 		require.Equal(t, 2, e.logs.Count("info", "speculative execution"), "the second and third trials were copies")
+	})
+}
+
+// The taskset's own log tells a person what the arbiter did, one line per
+// retry, recovery, speculative copy and the end, stamped '%F %T' as the
+// original RRRSpec's arbiter stamped it.
+func TestTasksetLogTellsWhatTheArbiterDid(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		a := e.arbiter(t, "a1", 0)
+		ts := e.create(t, "t", 2, "flaky_spec.rb", "lost_spec.rb")
+		s1, s2, s3 := e.slave(t, ts, "1"), e.slave(t, ts, "2"), e.slave(t, ts, "3")
+		flaky := e.take(t, ts, s1)
+		tr := e.start(t, ts, flaky, s1)
+		lost := e.take(t, ts, s2)
+		require.Equal(t, schema.Task(ts, "lost_spec.rb"), lost)
+		lostTrial := e.start(t, ts, lost, s2)
+		e.finish(t, tr, schema.StatusFailed)
+		handle(t, a, schema.CmdTrial, tr) // queued again for another trial
+		e.kill(t, s2)
+		handle(t, a, schema.CmdCheck, ts) // recovery
+		for range 2 {
+			_, trial := e.run(t, ts, s3, schema.StatusPassed)
+			handle(t, a, schema.CmdTrial, trial)
+		}
+		require.Equal(t, schema.StatusSucceeded, e.hget(t, ts, schema.FStatus))
+
+		log, err := e.rd.Get(ctx, schema.TasksetLog(ts)).Result()
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSuffix(log, "\n"), "\n")
+		stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S`)
+		for _, l := range lines {
+			require.Regexp(t, stamp, l)
+		}
+		require.Contains(t, log, "task "+flaky+" queued again for another trial")
+		require.Contains(t, log, "trial "+lostTrial+" recorded as error: slave "+s2+" lost: heartbeat expired")
+		require.Contains(t, lines[len(lines)-1], "taskset succeeded: every task has its verdict")
 	})
 }

@@ -99,14 +99,16 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	if _, ok := a.c.Keys.TasksetID(ts); !ok {
 		return fmt.Errorf("check %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, a.c.Keys.Namespace())
 	}
-	vals, err := a.rdb.HMGet(ctx, ts, schema.FStatus, schema.FMaxTrials).Result()
+	vals, err := a.rdb.HMGet(ctx, ts, schema.FStatus, schema.FMaxTrials, schema.FCreatedAt).Result()
 	if err != nil {
 		return fmt.Errorf("check taskset %s: %w", ts, err)
 	}
-	status, ok := vals[0].(string)
-	if !ok {
+	if vals[0] == nil && vals[1] == nil && vals[2] == nil {
 		return fmt.Errorf("check taskset %s: %w: no such taskset (expired or never created)", ts, loopx.ErrBadInput)
 	}
+	// No status: a taskset of the original client that no worker has had
+	// yet; there is nothing to recover or finish before its dispatch.
+	status, _ := vals[0].(string)
 	if status != schema.StatusRunning {
 		a.log.Debug().Str("taskset", ts).Str("status", status).Msg("check: taskset is not running")
 		return nil
@@ -148,6 +150,7 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 			t.done = true
 			continue
 		}
+		a.noteSettled(ctx, ts, t.key, out, finished)
 		switch out {
 		case schema.SettlePassed, schema.SettlePending, schema.SettleFailed, schema.SettleSettled:
 			t.done = true
@@ -326,6 +329,9 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 		}
 		if recorded {
 			a.log.Warn().Str("trial", tr.key).Str("slave", tr.slave).Msg("trial lost with its slave: recorded as error")
+			if ts, ok := schema.TasksetOfTask(tr.key); ok {
+				a.note(ctx, ts, "trial %s recorded as error: %s", tr.key, reason)
+			}
 			tr.status = schema.StatusError
 			continue
 		}
@@ -416,6 +422,7 @@ func (a *Arbiter) requeue(ctx context.Context, ts string, t *taskInfo, why strin
 	}
 	if out == schema.RequeueDone {
 		a.log.Info().Str("task", t.key).Int("trials", len(t.trials)).Msg(why)
+		a.note(ctx, ts, "task %s: %s", t.key, why)
 	} else {
 		a.log.Debug().Str("task", t.key).Str("outcome", string(out)).Msg("requeue not needed")
 	}
@@ -429,6 +436,7 @@ func (a *Arbiter) finish(ctx context.Context, ts string) error {
 	}
 	if status != "" {
 		a.log.Info().Str("taskset", ts).Str("status", status).Msg("taskset finished: no task left")
+		a.note(ctx, ts, "taskset %s: every task has its verdict", status)
 	}
 	return nil
 }

@@ -241,7 +241,9 @@ func (d *Dispatcher) dispatch(ctx context.Context, ts string, idle []worker) ([]
 	if err != nil {
 		return idle, fmt.Errorf("read taskset %s: %w", ts, err)
 	}
-	if status, _ := h[0].(string); status != schema.StatusRunning {
+	// No status yet is a taskset of the original client that no worker
+	// has had: dispatch sets it running.
+	if status, _ := h[0].(string); status != schema.StatusRunning && status != "" {
 		return idle, nil // it leaves the active list in the same script that ends it
 	}
 	want, _ := h[1].(string)

@@ -228,10 +228,10 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 	deadline := p.now().Add(p.cfg.SettleWait)
 	p.log.Debug().Str("taskset", ts).Int("trials", len(running)).Msg("waiting for the trials still running to end")
 	for {
-		statuses := make([]*redis.StringCmd, len(running))
+		statuses := make([]*redis.SliceCmd, len(running))
 		beats := make([]*redis.IntCmd, len(running))
 		if err := pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
-			statuses[i] = pl.HGet(ctx, running[i].key, schema.FStatus)
+			statuses[i] = pl.HMGet(ctx, running[i].key, schema.FStatus, schema.FStartedAt)
 			beats[i] = pl.Exists(ctx, schema.Heartbeat(running[i].slave))
 		}); err != nil && !errors.Is(err, redis.Nil) {
 			return changed, fmt.Errorf("persist %s: read running trials: %w", ts, err)
@@ -246,7 +246,9 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 		}
 		left := running[:0]
 		for i, tr := range running {
-			if statuses[i].Val() != "" || errors.Is(statuses[i].Err(), redis.Nil) {
+			// A running trial has a start and no status field.
+			v := statuses[i].Val()
+			if st, _ := v[0].(string); st != "" || v[1] == nil {
 				changed = true // recorded by its slave (or gone with its hash)
 				continue
 			}

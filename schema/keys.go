@@ -110,6 +110,20 @@ func Events(taskset string) string { return taskset + ":events" }
 // project root, used literally).
 func Task(taskset, spec string) string { return taskset + ":task:" + spec }
 
+// TasksetOfTask returns the taskset key of a task key, false when key is
+// not one. Taskset ids hold no ':', so the first ":task:" ends the taskset.
+func TasksetOfTask(task string) (string, bool) {
+	i := strings.Index(task, ":taskset:")
+	if i < 0 {
+		return "", false
+	}
+	j := strings.Index(task[i+len(":taskset:"):], ":task:")
+	if j <= 0 {
+		return "", false
+	}
+	return task[:i+len(":taskset:")+j], true
+}
+
 // TaskTrials is a list of the task's trial keys.
 func TaskTrials(task string) string { return task + ":trial" }
 

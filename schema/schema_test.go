@@ -214,7 +214,12 @@ func TestStartTrial(t *testing.T) {
 		require.Equal(t, []string{trial}, e.list(t, schema.SlaveTrials(slave)))
 		require.Equal(t, task, e.hget(t, trial, schema.FTask))
 		require.Equal(t, slave, e.hget(t, trial, schema.FSlave))
-		require.Equal(t, "", e.hget(t, trial, schema.FStatus))
+		// unset statuses are absent, not "": the original tests for nil
+		for _, k := range []string{trial, task} {
+			has, err := e.rd.HExists(ctx, k, schema.FStatus).Result()
+			require.NoError(t, err)
+			require.False(t, has, "%s has no status field yet", k)
+		}
 
 		_, _, _, err := e.c.StartTrial(ctx, ts, task, trial[len(schema.TaskTrials(task))+1:], slave)
 		require.ErrorIs(t, err, schema.ErrInvalid, "a trial id is used once")
@@ -641,6 +646,30 @@ func TestDispatch(t *testing.T) {
 	})
 }
 
+// The original RRRSpec client leaves status unset; its first dispatch sets
+// it running, as the original dispatcher did.
+func TestDispatchStartsATasksetWithoutStatus(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		ts := e.create(t, "t", spec("a"))
+		require.NoError(t, e.rd.HDel(ctx, ts, schema.FStatus).Err())
+		w := e.k.Worker("w1")
+		_, err := e.c.RegisterWorker(ctx, w, time.Minute, map[string]string{schema.FWorkerType: "default"})
+		require.NoError(t, err)
+
+		out, err := e.c.Dispatch(ctx, e.k.Taskset("gone"), w)
+		require.NoError(t, err)
+		require.Equal(t, schema.DispatchStopped, out, "a taskset that does not exist is not dispatched")
+		require.Equal(t, "", e.hget(t, w, schema.FTaskset))
+
+		out, err = e.c.Dispatch(ctx, ts, w)
+		require.NoError(t, err)
+		require.Equal(t, schema.DispatchOK, out)
+		require.Equal(t, schema.StatusRunning, e.hget(t, ts, schema.FStatus))
+		require.Equal(t, []string{ts}, e.list(t, schema.WorkerQueue(w)))
+	})
+}
+
 func TestDispatchRaceKeepsMaxWorkers(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(b)
@@ -798,6 +827,9 @@ func TestRegisterSlaveAndWorkerLog(t *testing.T) {
 		require.Equal(t, []string{schema.WorkerLog(ts, w)}, e.list(t, schema.WorkerLogs(ts)))
 		require.Equal(t, w, e.hget(t, s, schema.FWorker))
 		require.Equal(t, ts, e.hget(t, s, schema.FTaskset))
+		has, err := e.rd.HExists(ctx, s, schema.FStatus).Result()
+		require.NoError(t, err)
+		require.False(t, has, "a running slave has no status field")
 		alive, err := e.c.Alive(ctx, s)
 		require.NoError(t, err)
 		require.True(t, alive)

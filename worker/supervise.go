@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -157,7 +159,7 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	if err := os.MkdirAll(filepath.Dir(p.pgidFile), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(p.pgidFile), err)
 	}
-	if r.ts.SlaveCommand != "" {
+	if customSlave(r.ts.SlaveCommand) {
 		p.cmd = exec.Command("sh", "-c", r.ts.SlaveCommand)
 	} else {
 		p.cmd = exec.Command(cfg.SlaveCommand[0], cfg.SlaveCommand[1:]...)
@@ -228,8 +230,9 @@ func (r *tasksetRun) markTrials(ctx context.Context, slave, msg string) int {
 	}
 	marked := 0
 	for _, trial := range trials {
+		// A running trial has no status field (redis.Nil), as in the original.
 		status, err := r.w.c.Redis().HGet(ctx, trial, schema.FStatus).Result()
-		if err != nil || status != "" {
+		if (err != nil && !errors.Is(err, redis.Nil)) || status != "" {
 			continue
 		}
 		ok, err := r.w.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusError,

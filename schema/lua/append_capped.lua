@@ -4,6 +4,7 @@
 -- KEYS[1]  log string
 -- ARGV[1]  text
 -- ARGV[2]  cap in bytes
+-- ARGV[3]  optional: 'stamp' puts the Redis time ('%F %T ') before the text
 --
 -- Reply: the number of bytes appended.
 
@@ -12,6 +13,7 @@ if not cap or cap < 1 then return bad('cap must be a positive number of bytes') 
 local marker = '\n[rrr: log truncated: it reached ' .. ARGV[2] .. ' bytes]\n'
 local len = redis.call('STRLEN', KEYS[1])
 local text = ARGV[1]
+if ARGV[3] == 'stamp' then text = stamp() .. ' ' .. text end
 if len + #text <= cap then
   redis.call('APPEND', KEYS[1], text)
   return #text

@@ -57,7 +57,8 @@ redis.call('HSET', ts, 'status', 'running', 'created_at', created,
 for _, t in ipairs(tasks) do
   local est = ''
   if t.est ~= nil then est = string.format('%d', math.ceil(t.est)) end
-  redis.call('HSET', t.key, 'taskset', ts, 'status', '', 'estimate_sec', est, 'spec_file', t.spec)
+  -- No status field until the verdict: the original's readers test for nil.
+  redis.call('HSET', t.key, 'taskset', ts, 'estimate_sec', est, 'spec_file', t.spec)
   redis.call('RPUSH', KEYS[2], t.key)
   redis.call('RPUSH', KEYS[3], t.key)
   redis.call('RPUSH', KEYS[4], t.key)

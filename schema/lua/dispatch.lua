@@ -1,6 +1,8 @@
 -- dispatch: give a running taskset to a live, idle worker of its type,
 -- unless that would exceed max_workers or the worker worked on it before.
 -- A worker never holds two tasksets: its taskset field is set here.
+-- A taskset without a status (the original RRRSpec client leaves it unset
+-- until the first dispatch) is set running by its first dispatch.
 --
 -- KEYS[1]  taskset hash
 -- KEYS[2]  taskset assigned set
@@ -14,7 +16,9 @@
 --   'worked' (the worker worked on it already) | 'full' (max_workers)
 
 local ts, assigned, worker = KEYS[1], KEYS[2], KEYS[3]
-if hget(ts, 'status') ~= 'running' then return 'stopped' end
+local status = hget(ts, 'status')
+if status ~= 'running' and status ~= '' then return 'stopped' end
+if redis.call('EXISTS', ts) == 0 then return 'stopped' end
 if redis.call('EXISTS', KEYS[4]) == 0 or redis.call('EXISTS', worker) == 0 then return 'dead' end
 if hget(worker, 'taskset') ~= '' then return 'busy' end
 local want = hget(ts, 'worker_type')
@@ -26,6 +30,7 @@ if redis.call('EXISTS', KEYS[6]) == 1 or redis.call('SISMEMBER', assigned, worke
 local max = tonumber(hget(ts, 'max_workers')) or 0
 if max > 0 and redis.call('SCARD', assigned) >= max then return 'full' end
 
+if status == '' then redis.call('HSET', ts, 'status', 'running') end
 redis.call('HSET', worker, 'taskset', ts)
 redis.call('SADD', assigned, worker)
 redis.call('RPUSH', KEYS[5], ts)

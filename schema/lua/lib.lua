@@ -31,6 +31,17 @@ local function now()
     math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, us)
 end
 
+-- stamp returns the Redis server time as the original RRRSpec stamped its
+-- log lines: '%F %T' in UTC, without fractions.
+local function stamp()
+  local s = tonumber(redis.call('TIME')[1])
+  local days = math.floor(s / 86400)
+  local rem = s - days * 86400
+  local y, m, d = civil_from_days(days)
+  return string.format('%04d-%02d-%02d %02d:%02d:%02d', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60)
+end
+
 -- hget returns a hash field, or '' when the field or the hash is missing.
 local function hget(key, field)
   local v = redis.call('HGET', key, field)

@@ -17,6 +17,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 for i = 2, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-redis.call('HSET', KEYS[1], 'status', '', 'started_at', now())
+redis.call('HSET', KEYS[1], 'started_at', now()) -- no status until it exits
 redis.call('RPUSH', KEYS[2], KEYS[1])
 return 1

@@ -21,7 +21,8 @@ if hget(ts, 'status') ~= 'running' then return {'stopped', ''} end
 if hget(task, 'status') ~= '' then return {'settled', ''} end
 
 local started = now()
-redis.call('HSET', trial, 'task', task, 'slave', ARGV[1], 'started_at', started, 'status', '')
+-- No status field while it runs, as the original leaves it.
+redis.call('HSET', trial, 'task', task, 'slave', ARGV[1], 'started_at', started)
 redis.call('RPUSH', KEYS[2], trial)
 redis.call('RPUSH', KEYS[4], trial)
 redis.call('PUBLISH', ts .. ':events', 'started\t' .. trial)

@@ -17,7 +17,7 @@ local ts, status, reason = KEYS[1], ARGV[1], ARGV[2] or ''
 if status ~= 'cancelled' and status ~= 'failed' then return bad('cannot stop a taskset as ' .. tostring(status)) end
 if redis.call('EXISTS', ts) == 0 then return bad('no such taskset: ' .. ts) end
 if not close_taskset(ts, status, reason, KEYS[2], KEYS[3], KEYS[4]) then return 0 end
-local line = now() .. ' taskset ' .. status
+local line = stamp() .. ' taskset ' .. status
 if reason ~= '' then line = line .. ': ' .. reason end
 redis.call('APPEND', KEYS[5], line .. '\n')
 return 1
