@@ -9,12 +9,24 @@ need() {
   for c in "$@"; do
     command -v "$c" >/dev/null && return 0
   done
-  echo "installing $pkg ..." >&2
+  install_pkg "$pkg"
+}
+
+# need_ruby_lib PACKAGE LIB installs the Debian package when ruby cannot
+# require LIB.
+need_ruby_lib() {
+  ruby -e "require '$2'" 2>/dev/null && return 0
+  install_pkg "$1"
+}
+
+# install_pkg PACKAGE installs a Debian package (apt-get update once).
+install_pkg() {
+  echo "installing $1 ..." >&2
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if [ -z "${_rrr_apt_updated:-}" ]; then
     $sudo apt-get update -qq
     _rrr_apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
 }

@@ -14,6 +14,7 @@ need redis-server redis-server
 need rsync rsync
 need ruby-rspec rspec
 need python3-pytest pytest-3 pytest
+need_ruby_lib ruby-redis redis # the original RRRSpec client's Redis library, for its compatibility test
 export RRR_REQUIRE_REDIS=1 # a missing redis-server fails the tests instead of skipping them
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
