@@ -4,7 +4,14 @@
 // KEYS, ARGV and reply), behind one typed Go wrapper on Client.
 //
 // The layout keeps the key names and meanings of the original RRRSpec
-// protocol (../shared/PROTOCOL.md); additions are marked (ext).
+// protocol; additions are marked (ext). What rrr reads of what the original
+// client writes, and the differences that remain, are in
+// docs/original-client.md.
+//
+// Unset statuses (a task without its verdict, a running trial or slave)
+// are absent from their hash, never "". A taskset without a status has not
+// been dispatched yet: dispatch sets it running. Times are RFC 3339 when
+// rrr writes them; ParseTime also reads the original's Ruby forms.
 //
 // # Keys
 //
@@ -16,7 +23,7 @@
 //	$NS:worker                          set    keys of known workers
 //	$NS:estimate_sec:$CLASS             hash   spec file -> estimated seconds (3 decimals)
 //	$NS:taskset:$TS                     hash   see Taskset fields (F*)
-//	  …:log                             string the taskset's log (capped)
+//	  …:log                             string the taskset's log, '%F %T' stamped lines (capped)
 //	  …:slave                           list   slaves that worked on it
 //	  …:worker_log                      list   worker log keys
 //	  …:worker_log:<worker>             hash   worker, taskset, started_at, rsync_finished_at, ...

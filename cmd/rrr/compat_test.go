@@ -108,6 +108,7 @@ func TestOriginalClient(t *testing.T) {
 	require.Equal(t, 1, code, p.stderr.String())
 	s := f.show(t, key)
 	require.Equal(t, "failed", s.Status)
+	require.Equal(t, 2, s.TaskCount, "no task_count field: the tasks are counted")
 	require.WithinDuration(t, time.Now(), s.CreatedAt.Time, 5*time.Minute, "created_at in Time#to_s form with an offset")
 
 	var got original

@@ -105,7 +105,16 @@ func (r *Reader) Taskset(ctx context.Context, key string) (Taskset, error) {
 	if err != nil {
 		return Taskset{}, fmt.Errorf("read taskset %s: %w", key, err)
 	}
-	return DecodeTaskset(r.Keys, key, h)
+	ts, err := DecodeTaskset(r.Keys, key, h)
+	if _, has := h[schema.FTaskCount]; err == nil && !has {
+		// The original client writes no task_count: count the tasks.
+		n, lerr := r.rdb.LLen(ctx, schema.Tasks(key)).Result()
+		if lerr != nil {
+			return Taskset{}, fmt.Errorf("read tasks of %s: %w", key, lerr)
+		}
+		ts.TaskCount = int(n)
+	}
+	return ts, err
 }
 
 // Load reads a taskset with its tasks and their trials, its worker logs
