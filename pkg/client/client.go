@@ -93,6 +93,7 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	OrderBySize(dir, specs) // the order of a first run, before any estimate
 	ts := opt.Taskset
 	ts.Specs = specs
 	name := SanitizeName(ts.RsyncName)

@@ -168,3 +168,21 @@ func TestRemoteDir(t *testing.T) {
 	require.Equal(t, "host:/srv/alice", client.RemoteDir("host:/srv/", "alice"))
 	require.Equal(t, "host:alice", client.RemoteDir("host:", "alice"))
 }
+
+// A first run knows no estimate: the biggest spec files run first.
+func TestStartQueuesAFirstRunLargestFirst(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		f := newFleet(t, b)
+		f.cl.Upload = recorder(&[]upload{})
+		dir := tree(t, "spec/a_spec.rb", "spec/b_spec.rb", "spec/c_spec.rb")
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "spec/b_spec.rb"), make([]byte, 900), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "spec/c_spec.rb"), make([]byte, 300), 0o644))
+		key, err := f.cl.Start(ctx, client.StartOptions{Dir: dir, Patterns: []string{"spec/*_spec.rb"},
+			Taskset: schema.TasksetSpec{RsyncName: "a", TrialCommand: "rspec {file}", RsyncRemotePath: "/x"}})
+		require.NoError(t, err)
+		queue, err := b.RDB.LRange(ctx, schema.TaskQueue(key), 0, -1).Result()
+		require.NoError(t, err)
+		require.Equal(t, []string{schema.Task(key, "spec/b_spec.rb"), schema.Task(key, "spec/c_spec.rb"),
+			schema.Task(key, "spec/a_spec.rb")}, queue)
+	})
+}
