@@ -4,7 +4,7 @@
 # own, once, and the script prints a table of what they measured:
 #   - coordination: no-op trials on 1 worker x 8 slaves (trials per second,
 #     Redis requests and commands per trial);
-#   - balance: 200 sleeps with heavy-tailed durations (4 minutes of work) on
+#   - balance: 200 specs of sleeping cases, heavy-tailed (4 minutes of work), on
 #     4 workers x 4 slaves, run twice (without, then with estimates), against
 #     the lower bound and two static splits of the same durations;
 #   - scale: a taskset of 100,000 spec files (creation, memory per task), and

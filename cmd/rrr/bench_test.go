@@ -22,6 +22,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -361,6 +362,43 @@ func balanceDurations(n int, total time.Duration) []time.Duration {
 	return out
 }
 
+// casesOf writes a spec of d's work as real suites have it: cases of a
+// line of work and a body of 20 to 200 bytes each, about one per 100 ms of
+// work but with a lognormal spread (sigma 0.5: some files hold few slow
+// cases, others many fast ones), so that a file's size grows with its
+// work only loosely, as a test file's does. rrr orders a first run by size.
+func casesOf(rng *rand.Rand, d time.Duration) string {
+	k := max(1, int(math.Round(d.Seconds()/0.1*math.Exp(0.5*rng.NormFloat64()))))
+	var sb strings.Builder
+	for i := range k {
+		fmt.Fprintf(&sb, "sleep %.3f # case %d %s\n", d.Seconds()/float64(k), i, strings.Repeat("x", 20+rng.IntN(181)))
+	}
+	return sb.String()
+}
+
+// spearman is the rank correlation of xs and ys (no ties are expected).
+func spearman(xs, ys []float64) float64 {
+	rank := func(v []float64) []float64 {
+		idx := make([]int, len(v))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(v[a], v[b]) })
+		r := make([]float64, len(v))
+		for pos, i := range idx {
+			r[i] = float64(pos)
+		}
+		return r
+	}
+	rx, ry := rank(xs), rank(ys)
+	n := float64(len(xs))
+	var d2 float64
+	for i := range rx {
+		d2 += (rx[i] - ry[i]) * (rx[i] - ry[i])
+	}
+	return 1 - 6*d2/(n*(n*n-1))
+}
+
 // staticMakespan is the makespan of assigning durations to slaves by
 // assign (which returns the slave of each duration, in the given order).
 func staticMakespan(ds []time.Duration, slaves int, assign func(loads []time.Duration, i int) int) time.Duration {
@@ -404,12 +442,18 @@ func BenchmarkBalance(b *testing.B) {
 	slices.SortFunc(sorted, func(a, b time.Duration) int { return int(b - a) })
 	byTimings := staticMakespan(sorted, slaves, leastLoaded)
 
+	rng := rand.New(rand.NewPCG(20261203, 2))
 	for range b.N {
 		f := newFleet(b, fleetOptions{workers: workers, slaves: slavesPer})
 		dir := b.TempDir()
+		sizes := make([]float64, specs)
 		specFiles(b, dir, specs, func(i int) string { return fmt.Sprintf("spec/b%03d.sh", i) },
-			func(i int) string { return fmt.Sprintf("exec sleep %.2f\n", ds[i].Seconds()) })
-		how := fmt.Sprintf("%d sleeps, lognormal sigma 1.2, %s in all, longest %s; %d workers x %d slaves",
+			func(i int) string {
+				body := casesOf(rng, ds[i])
+				sizes[i] = float64(len(body))
+				return body
+			})
+		how := fmt.Sprintf("%d specs of sleeping cases, lognormal sigma 1.2, %s in all, longest %s; %d workers x %d slaves",
 			specs, sum.Round(time.Second), longest.Round(10*time.Millisecond), workers, slavesPer)
 		ratio := func(d time.Duration) string {
 			return fmt.Sprintf("%s (%.2fx the bound)", d.Round(10*time.Millisecond), float64(d)/float64(bound))
@@ -417,6 +461,12 @@ func BenchmarkBalance(b *testing.B) {
 		figure(b, "balance: lower bound max(work/slaves, longest)", fmt.Sprintf("%s (work/slaves %s, longest %s)",
 			bound.Round(10*time.Millisecond), (sum/time.Duration(slaves)).Round(10*time.Millisecond),
 			longest.Round(10*time.Millisecond)), how)
+		secs := make([]float64, specs)
+		for i, d := range ds {
+			secs[i] = d.Seconds()
+		}
+		figure(b, "balance: rank correlation of spec file size and work", fmt.Sprintf("%.2f", spearman(sizes, secs)),
+			"Spearman's rho over the 200 specs: how well size stands for work on the first run")
 		figure(b, "balance: static split by count (round robin, file order)", ratio(byCount), "computed on the same durations")
 		figure(b, "balance: static split by timings (longest first, least loaded)", ratio(byTimings), "computed on the same durations")
 
