@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need when it is
 # missing (redis-server, rsync; ruby-rspec and python3-pytest for the result
-# format samples), then checks formatting, vets, and runs every test: with
+# format samples; ruby-redis for the original client's test), then checks formatting, vets, and runs every test: with
 # -race on the packages with concurrency, the end-to-end tests (with the
 # short fault-injection cases; scripts/fault.sh runs the long ones) once.
 #   scripts/test.sh            everything
