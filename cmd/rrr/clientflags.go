@@ -147,12 +147,8 @@ func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
 	if err != nil {
 		return schema.TasksetSpec{}, err
 	}
-	name := c.String("rsync-name")
-	if name == "" {
-		name = os.Getenv("USER")
-	}
 	return schema.TasksetSpec{
-		RsyncName:          name,
+		RsyncName:          c.String("rsync-name"), // "" means $USER (client.Prepare)
 		SetupCommand:       c.String("setup-command"),
 		SlaveCommand:       c.String("slave-command"),
 		TrialCommand:       c.String("trial-command"),

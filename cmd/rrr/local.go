@@ -77,7 +77,8 @@ func localAction(c *cli.Context) error {
 	if err != nil {
 		return usagef("--dir %s: %v", c.String("dir"), err)
 	}
-	if _, err := client.ResolveSpecs(dir, patterns); err != nil {
+	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true}
+	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}
 	results, err := filepath.Abs(c.String("results-dir"))
@@ -111,7 +112,7 @@ func localAction(c *cli.Context) error {
 	cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(results, id) }
 	sigs, stopSigs := notifySignals()
 	defer stopSigs()
-	key, err := cl.Start(c.Context, client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true})
+	key, err := cl.Start(c.Context, opt)
 	if err != nil {
 		return clientErr(err)
 	}
