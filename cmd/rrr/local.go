@@ -39,7 +39,7 @@ func defaultLocalResults() string {
 func localCommand() *cli.Command {
 	flags := append(tasksetFlags(),
 		&cli.IntFlag{Name: "slaves", Value: runtime.NumCPU(), DefaultText: "the number of CPUs", EnvVars: envName("slaves"),
-			Usage: "trials run at once"},
+			Usage: "trials run at once (1 or more)"},
 		&cli.StringFlag{Name: "results-dir", Value: defaultLocalResults(), DefaultText: "<user cache dir>/rrr/local",
 			EnvVars: envName("results-dir"),
 			Usage:   "finished tasksets (read them with `rrr show --results-dir DIR ID`), estimates, full outputs"},
@@ -70,8 +70,8 @@ func localAction(c *cli.Context) error {
 	}
 	spec.WorkerType, spec.MaxWorkers = schema.DefaultWorkerType, 0
 	spec.RsyncRemotePath, spec.RsyncOptions = "", ""
-	if c.Int("slaves") < 1 {
-		return usagef("--slaves %d: give 1 or more", c.Int("slaves"))
+	if _, err := intAtLeast(c, "slaves", 1); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(c.String("dir"))
 	if err != nil {
