@@ -34,7 +34,7 @@ func envName(flag string) []string {
 func tasksetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "trial-command", EnvVars: envName("trial-command"),
-			Usage: "command run once per spec file, split into words (no shell); {file} is the spec, {report} a path for its report"},
+			Usage: "command run once per spec file, split into words (no shell); {file} is the spec as ./<path>, {report} a path for its report"},
 		&cli.StringFlag{Name: "setup-command", EnvVars: envName("setup-command"),
 			Usage: "shell command run once per worker in the uploaded project before the trials (e.g. bundle install)"},
 		&cli.StringFlag{Name: "format", Value: schema.FormatAuto, EnvVars: envName("format"),

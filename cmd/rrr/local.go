@@ -50,7 +50,7 @@ func localCommand() *cli.Command {
 		Usage:     "run a suite on this machine alone: the whole system in one process, with an embedded Redis",
 		ArgsUsage: "[SPEC...]",
 		UsageText: "rrr local [options] [SPEC...]\n\n" +
-			"   rrr local --trial-command 'go test -json ./{file}' --format go-test-json 'pkg/*/' schema/\n" +
+			"   rrr local --trial-command 'go test -json {file}' --format go-test-json 'pkg/*/' schema/\n" +
 			"   rrr local --slaves 4 --trial-command 'rspec --format json --out {report} {file}' 'spec/**/*_spec.rb'",
 		Description: "Starts an embedded Redis, the dispatcher, arbiter and persister, and one worker with --slaves\n" +
 			"slaves that run the project where it is (no rsync), then shards the specs over them as a fleet\n" +
