@@ -122,6 +122,36 @@ func TestLocal(t *testing.T) {
 		require.Equal(t, 1, s.Tasks[0].Trials[0].Passed, "the package of the project ran, not a standard library one")
 	})
 
+	// What a test prints, and what a spec is named, never reaches a
+	// terminal or a CI log as control characters (issue 19, item 11).
+	t.Run("terminal escapes are printed escaped", func(t *testing.T) {
+		spec := "esc\x1b[31m.sh"
+		dir := project(t, map[string]string{spec: `printf 'before\033[2J\033]0;title\007nul\000after\n'; exit 1` + "\n"})
+		results := t.TempDir()
+		code, out, s := runLocal(t, bin, results, "--slaves", "1", "--max-trials", "1", "--dir", dir,
+			"--trial-command", "sh {file}", "--format", "exit-code", spec)
+		require.Equal(t, 1, code, out)
+		require.Equal(t, "before\x1b[2J\x1b]0;title\anul\x00after\n", s.Tasks[0].Trials[0].Stdout, "kept raw in Redis and the store")
+		// the progress lines and the summary of `rrr local`
+		require.NotContains(t, out, "\x1b")
+		require.NotContains(t, out, "\x00")
+		require.NotContains(t, out, "\a")
+		require.Contains(t, out, `before\x1b[2J\x1b]0;title\x07nul\x00after`)
+		require.Contains(t, out, `esc\x1b[31m.sh`)
+		for _, args := range [][]string{{"--show-errors"}, {"--verbose"}} {
+			code, stdout, stderr := rrr(t, append(append([]string{"show"}, args...), "--results-dir", results, s.ID)...)
+			require.Equal(t, 1, code, stderr)
+			for _, text := range []string{stdout, stderr} {
+				require.NotContains(t, text, "\x1b", args)
+				require.NotContains(t, text, "\x00", args)
+			}
+			require.Contains(t, stdout, `esc\x1b[31m.sh`, args)
+			if args[0] == "--show-errors" {
+				require.Contains(t, stdout, `before\x1b[2J\x1b]0;title\x07nul\x00after`)
+			}
+		}
+	})
+
 	t.Run("usage errors", func(t *testing.T) {
 		dir := project(t, map[string]string{"a.sh": ""})
 		for _, args := range [][]string{

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
 )
 
 // Exit codes of waitfor, start --wait, local and show; see README.md.
@@ -112,16 +114,16 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee exitErr
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "rrr:", ee.msg)
+			fmt.Fprintln(stderr, "rrr:", logx.Escape(ee.msg))
 		}
 		return ee.code
 	}
 	var ue usageErr
 	if errors.As(err, &ue) || isFlagError(err) {
-		fmt.Fprintln(stderr, "rrr:", err)
+		fmt.Fprintln(stderr, "rrr:", logx.Escape(err.Error()))
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "rrr:", err)
+	fmt.Fprintln(stderr, "rrr:", logx.Escape(err.Error()))
 	return exitInfra
 }
 

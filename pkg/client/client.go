@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/pkg/rsync"
@@ -61,7 +62,7 @@ func (c *Client) now() time.Time {
 }
 
 func (c *Client) say(format string, args ...any) {
-	fmt.Fprintf(c.Stderr, "rrr: "+format+"\n", args...)
+	fmt.Fprintln(c.Stderr, "rrr:", logx.Escape(fmt.Sprintf(format, args...)))
 }
 
 // RsyncUpload is the default Uploader: rsync -a --delete (pkg/rsync).
@@ -137,7 +138,7 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if user := os.Getenv("USER"); opt.Taskset.RsyncName == "" && user != ts.RsyncName {
+	if user := os.Getenv("USER"); opt.Taskset.RsyncName == "" && user != "" && user != ts.RsyncName {
 		c.say("$USER %q is not a valid rsync name (%s); using %q (set --rsync-name)", user, schema.NameRule, ts.RsyncName)
 	}
 	specs, name := ts.Specs, ts.RsyncName
