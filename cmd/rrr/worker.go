@@ -32,7 +32,7 @@ func workerCommand() *cli.Command {
 			"   rrr --redis redis://rrr.example:6379/0 worker --slaves 8 --working-dir /var/lib/rrr\n" +
 			"   rrr worker --id box1-a --working-dir /srv/rrr/a --rsync-remote-path rrr@files:/srv/rrr/upload",
 		Description: "Registers as a worker (--id, default the host name) and waits for tasksets. For each, it rsyncs\n" +
-			"<remote path>/<rsync name>/ into <working-dir>/<rsync name>, runs the setup command there\n" +
+			"<remote path>/<rsync name>/ into <working-dir>/copies/<rsync name>, runs the setup command there\n" +
 			"(NUM_SLAVES set) and forks --slaves slaves that run the trials. SIGTERM or SIGINT stops it\n" +
 			"cleanly (running trials are handed back); a second signal kills its slaves at once.",
 		Flags: []cli.Flag{
@@ -43,7 +43,7 @@ func workerCommand() *cli.Command {
 			&cli.IntFlag{Name: "slaves", Value: runtime.NumCPU(), DefaultText: "the number of CPUs", EnvVars: []string{"RRR_SLAVES"},
 				Usage: "slaves per taskset (1 or more)"},
 			&cli.StringFlag{Name: "working-dir", Value: defaultWorkingDir(), DefaultText: "<user cache dir>/rrr/worker", EnvVars: []string{"RRR_WORKING_DIR"},
-				Usage: "working copies (<dir>/<rsync name>) and full trial outputs (<dir>/logs/<taskset id>)"},
+				Usage: "working copies (<dir>/copies/<rsync name>) and full trial outputs (<dir>/logs/<taskset id>)"},
 			&cli.StringFlag{Name: "rsync-remote-path", EnvVars: []string{"RRR_RSYNC_REMOTE_PATH"},
 				Usage: "where to fetch code from (local path, host:path, rsync://...); default: the taskset's, else the one rrr server announces"},
 			&cli.StringFlag{Name: "rsync-options", EnvVars: []string{"RRR_RSYNC_OPTIONS"},
