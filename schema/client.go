@@ -83,6 +83,11 @@ func (s *TasksetSpec) Validate() error {
 	case len(s.Specs) == 0:
 		return fmt.Errorf("taskset: %w: no spec files", ErrInvalid)
 	}
+	if s.RsyncName != "" {
+		if err := CheckName("rsync name", s.RsyncName); err != nil {
+			return err
+		}
+	}
 	valid := false
 	for _, f := range Formats {
 		valid = valid || f == s.ResultFormat
@@ -134,13 +139,11 @@ func (c *Client) CreateTaskset(ctx context.Context, id string, spec TasksetSpec)
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
-	if id == "" {
-		return "", fmt.Errorf("create taskset: %w: empty id", ErrInvalid)
+	// The results store and the workers accept every id that passes.
+	if err := CheckTasksetID(id); err != nil {
+		return "", fmt.Errorf("create taskset: %w", err)
 	}
 	ts := c.Keys.Taskset(id)
-	if _, ok := c.Keys.TasksetID(ts); !ok {
-		return "", fmt.Errorf("create taskset %q: %w: an id may not contain ':'", id, ErrInvalid)
-	}
 	fields := spec.fields()
 	keys := make([]string, 0, 7+len(spec.Specs))
 	keys = append(keys, ts, Tasks(ts), TasksLeft(ts), TaskQueue(ts), c.Keys.ActiveTaskset(),

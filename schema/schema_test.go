@@ -133,6 +133,8 @@ func TestCreateTasksetRefusesBadInput(t *testing.T) {
 			"leaves root":  {"x3", spec("a/../../b.rb")},
 			"twice":        {"x4", spec("a.rb", "./a.rb")},
 			"colon in id":  {"x:5", spec("a.rb")},
+			"dots in id":   {"..-x5", spec("a.rb")},
+			"bad name":     {"x10", schema.TasksetSpec{RsyncName: "../x", TrialCommand: "x", Specs: []string{"a.rb"}}},
 			"no command":   {"x6", schema.TasksetSpec{Specs: []string{"a.rb"}}},
 			"bad format":   {"x7", schema.TasksetSpec{TrialCommand: "x", ResultFormat: "xml", Specs: []string{"a.rb"}}},
 			"bad trials":   {"x8", schema.TasksetSpec{TrialCommand: "x", MaxTrials: -1, Specs: []string{"a.rb"}}},
@@ -144,7 +146,7 @@ func TestCreateTasksetRefusesBadInput(t *testing.T) {
 		// nothing of the refused tasksets was written
 		require.Equal(t, []string{e.k.Taskset("dup")}, e.list(t, e.k.ActiveTaskset()))
 		require.Equal(t, []string{schema.Task(e.k.Taskset("dup"), "a.rb")}, e.list(t, schema.Tasks(e.k.Taskset("dup"))))
-		for _, id := range []string{"x1", "x2", "x3", "x4", "x6", "x7", "x8", "x9"} {
+		for _, id := range []string{"x1", "x2", "x3", "x4", "x6", "x7", "x8", "x9", "..-x5", "x10"} {
 			n, err := e.rd.Exists(ctx, e.k.Taskset(id)).Result()
 			require.NoError(t, err)
 			require.Zero(t, n, id)

@@ -26,3 +26,10 @@ func CleanSpec(spec string) (string, error) {
 	}
 	return c, nil
 }
+
+// SpecArg is the path a trial command gets for a spec file (clean, as
+// CleanSpec returns it, and as the task id keeps it): "./" and the path.
+// It means the same file to every tool: `go test ./cases` is the package
+// of the project, not a standard library package named "cases", and
+// `sh ./-n.sh` runs a file where `sh -n.sh` reads an option.
+func SpecArg(clean string) string { return "./" + clean }

@@ -45,8 +45,8 @@ type Config struct {
 	Slaves     int    // slaves per taskset; 0 means runtime.NumCPU()
 	Host       string // for output paths (host:path); "" means the host name
 
-	// WorkingDir holds the working copies (<WorkingDir>/<rsync_name>) and
-	// the full outputs (<WorkingDir>/logs/<taskset id>/...). Required.
+	// WorkingDir holds the working copies (<WorkingDir>/copies/<rsync_name>)
+	// and the full outputs (<WorkingDir>/logs/<taskset id>/...). Required.
 	WorkingDir string
 	// InPlaceDir, when set, is the project itself: no rsync, the trials
 	// run there (rrr local).

@@ -13,7 +13,7 @@
 //  1. checks that the queue entry is the taskset the dispatcher gave it and
 //     that the taskset runs; opens its worker log;
 //  2. fetches the code: rsync <remote>/<rsync_name>/ into
-//     <working-dir>/<rsync_name> (remote: the worker's flag, else the
+//     <working-dir>/copies/<rsync_name> (remote: the worker's flag, else the
 //     taskset's rsync_remote_path, else $NS:rsync_info). When rsync fails
 //     the worker writes why in its worker log and leaves the taskset; the
 //     others go on. In local mode (Config.InPlaceDir) the project runs

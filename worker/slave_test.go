@@ -191,8 +191,32 @@ func TestSlaveArgumentsAndEnvironment(t *testing.T) {
 		tr := onlyTrial(t, e.runSlave(t, ts))
 		require.Equal(t, schema.StatusPassed, tr.Status, tr.Stderr)
 		_, dir, _ := strings.Cut(tr.OutputPath, ":")
-		require.Equal(t, spec+"|"+spec+"|unset|"+filepath.Join(dir, "report")+"|1|1\n", tr.Stdout)
+		require.Equal(t, "./"+spec+"|"+spec+"|unset|"+filepath.Join(dir, "report")+"|1|1\n", tr.Stdout,
+			"{file} is the spec as a path; RRR_SPEC_FILE the spec (the task id)")
 		require.NoFileExists(t, filepath.Join(e.project, "x"), "no shell read the file name")
+	})
+}
+
+// {file} means to the trial's command what the spec meant to the person:
+// a spec starting with "-" is not read as an option (issue 19, item 8), and
+// a directory spec is a path, not a package name (issue 12, item 5: `go
+// test cases` looks in the standard library). Task ids keep the clean spec.
+func TestSlaveHandsTheSpecAsAPath(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"-n.sh": "echo ran", "cases/x": ""})
+		for _, tc := range []struct{ command, spec, stdout string }{
+			{"sh {file}", "-n.sh", "ran\n"},
+			{`sh -c 'echo "$0"' {file}`, "cases", "./cases\n"},
+			{"echo", "cases", "./cases\n"}, // no {file}: the spec is the last word, the same way
+		} {
+			ts := e.create(t, schema.TasksetSpec{TrialCommand: tc.command, MaxTrials: 1, Specs: []string{tc.spec}})
+			s := e.runSlave(t, ts)
+			tr := onlyTrial(t, s)
+			require.Equal(t, schema.StatusPassed, tr.Status, "%s: %s", tc.command, tr.Stderr)
+			require.Equal(t, tc.stdout, tr.Stdout, tc.command)
+			require.Equal(t, tc.spec, s.Tasks[0].SpecFile)
+		}
 	})
 }
 

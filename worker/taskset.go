@@ -20,6 +20,14 @@ import (
 	"github.com/rrr-dev/rrr/schema"
 )
 
+// The layout of the working directory. Working copies live in a folder of
+// their own, so that no rsync name (say "logs") can make a working copy of
+// the worker's own files, which the fetch (rsync --delete) would wipe.
+const (
+	copiesDir = "copies" // <working dir>/copies/<rsync name>: working copies
+	logsDir   = "logs"   // <working dir>/logs/<taskset id>/: full outputs, trial process groups
+)
+
 // tasksetRun is one worker's work on one taskset.
 type tasksetRun struct {
 	w      *Worker
@@ -67,7 +75,7 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 		return
 	}
 	w.pruneLogs()
-	r := &tasksetRun{w: w, ts: ts, wl: wl, outDir: filepath.Join(w.cfg.WorkingDir, "logs", ts.ID), log: log}
+	r := &tasksetRun{w: w, ts: ts, wl: wl, outDir: filepath.Join(w.cfg.WorkingDir, logsDir, ts.ID), log: log}
 	defer func() {
 		if _, err := w.c.Stamp(bg, wl, schema.FFinishedAt); err != nil {
 			log.Warn().Err(err).Msg("stamp the worker log")
@@ -174,7 +182,7 @@ func (r *tasksetRun) prepare(ctx context.Context) (string, bool) {
 			r.fail(err.Error())
 			return "", false
 		}
-		wc = filepath.Join(cfg.WorkingDir, r.ts.RsyncName)
+		wc = filepath.Join(cfg.WorkingDir, copiesDir, r.ts.RsyncName)
 		src, opts, err := r.rsyncSource(ctx)
 		if err != nil {
 			r.warnf("cannot fetch the code: %v; this worker leaves the taskset", err)
@@ -205,14 +213,10 @@ func (r *tasksetRun) prepare(ctx context.Context) (string, bool) {
 	return wc, ctx.Err() == nil
 }
 
-// checkRsyncName refuses a name that is not one path element: it names a
-// directory below the working directory.
-func checkRsyncName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
-		return fmt.Errorf("rsync_name %q: %w: it must be one directory name (no '/', not '.' or '..')", name, schema.ErrInvalid)
-	}
-	return nil
-}
+// checkRsyncName refuses a name that the client would refuse (a taskset
+// written by hand, or by another client): it names a folder below the
+// working directory.
+func checkRsyncName(name string) error { return schema.CheckName("rsync_name", name) }
 
 // rsyncSource is where the code comes from: the worker's flag, else the
 // taskset's rsync_remote_path, else the fleet default in $NS:rsync_info.

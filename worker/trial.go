@@ -77,7 +77,9 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 	if !strings.Contains(tpl, "{file}") {
 		tpl += " {file}" // a bare command gets the spec file as its last argument
 	}
-	argv, err := proc.Template(tpl, map[string]string{"file": spec, "report": report})
+	// {file} is "./<spec>": unambiguous to the command (a path, never an
+	// option or a package name); the task id stays the clean spec.
+	argv, err := proc.Template(tpl, map[string]string{"file": schema.SpecArg(spec), "report": report})
 	if err != nil {
 		return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
 	}

@@ -95,6 +95,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.log.Info().Msg("worker stopped")
 	}()
 	w.log.Info().Msgf("worker ready: type %s, %d slaves, working directory %s", w.cfg.WorkerType, w.cfg.Slaves, w.cfg.WorkingDir)
+	w.noteOldCopies()
 
 	for ctx.Err() == nil {
 		v, err := w.c.Redis().BLPop(ctx, w.cfg.PopTimeout, schema.WorkerQueue(w.key)).Result()
@@ -192,12 +193,32 @@ func logLine(msg string) string {
 	return time.Now().UTC().Format(time.RFC3339) + " " + msg + "\n"
 }
 
+// noteOldCopies says once, at start, what an older rrr left in the working
+// directory: working copies at <working dir>/<rsync name>. They are no
+// longer used (copies are fetched into copies/ now) and are left alone.
+func (w *Worker) noteOldCopies() {
+	entries, err := os.ReadDir(w.cfg.WorkingDir)
+	if err != nil {
+		return
+	}
+	var old []string
+	for _, e := range entries {
+		if n := e.Name(); n != copiesDir && n != logsDir {
+			old = append(old, n)
+		}
+	}
+	if len(old) > 0 {
+		w.log.Info().Strs("entries", old).Msgf("%s holds entries this worker does not use (working copies of an older rrr "+
+			"were <working dir>/<rsync name>; they now go to %s/): remove them to free the space", w.cfg.WorkingDir, copiesDir)
+	}
+}
+
 // pruneLogs removes the full outputs of tasksets older than KeepLogs.
 func (w *Worker) pruneLogs() {
 	if w.cfg.KeepLogs < 0 {
 		return
 	}
-	dir := filepath.Join(w.cfg.WorkingDir, "logs")
+	dir := filepath.Join(w.cfg.WorkingDir, logsDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return

@@ -232,11 +232,47 @@ func TestWorkerRefusesABadRsyncName(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := newEnv(t, b)
 		w := e.startWorker(t, nil)
-		ts := e.create(t, schema.TasksetSpec{RsyncName: "../etc", TrialCommand: "sh {file}", Specs: []string{"a.sh"}})
+		// The client refuses such a name (schema.CheckName); a taskset
+		// written by hand or by another client meets the same rule here.
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"a.sh"}})
+		require.NoError(t, b.RDB.HSet(bg, ts, schema.FRsyncName, "../etc").Err())
 		e.dispatch(t, ts, w)
 		require.Equal(t, schema.StatusFailed, e.waitStatus(t, ts))
 		require.Contains(t, e.hget(t, ts, schema.FStatusReason), `rsync_name "../etc"`)
 		require.NoDirExists(t, e.path("etc"))
+	})
+}
+
+// Working copies and the worker's own files never share a folder: an rsync
+// name of "logs" once made the working copy <working dir>/logs, and its
+// fetch (rsync --delete) wiped every taskset's saved outputs.
+func TestWorkerCopiesNeverShareTheWorkersFolders(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"a.sh": "echo first"})
+		for _, name := range []string{"logs", "copies"} {
+			p := filepath.Join(e.remote, name, "a.sh")
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte("echo "+name), 0o644))
+		}
+		w := e.startWorker(t, nil)
+		first := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", ResultFormat: schema.FormatExitCode, Specs: []string{"a.sh"}})
+		e.dispatch(t, first, w)
+		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, first))
+		e.waitReleased(t, w, first)
+		_, out, ok := strings.Cut(task(t, e.load(t, first), "a.sh").Trials[0].OutputPath, ":")
+		require.True(t, ok)
+		require.FileExists(t, filepath.Join(out, "stdout"))
+
+		for _, name := range []string{"logs", "copies"} {
+			ts := e.create(t, schema.TasksetSpec{RsyncName: name, TrialCommand: "sh {file}", ResultFormat: schema.FormatExitCode, Specs: []string{"a.sh"}})
+			e.dispatch(t, ts, w)
+			require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
+			e.waitReleased(t, w, ts)
+			require.Equal(t, name+"\n", task(t, e.load(t, ts), "a.sh").Trials[0].Stdout)
+			require.FileExists(t, filepath.Join(out, "stdout"), "the outputs of %s survive the fetch of rsync name %q", first, name)
+			require.FileExists(t, e.path("work/copies/"+name+"/a.sh"))
+		}
 	})
 }
 
@@ -251,6 +287,7 @@ func TestWorkerRunsInPlace(t *testing.T) {
 		tr := task(t, e.load(t, ts), "t.sh").Trials[0]
 		require.Equal(t, e.project+"\n", tr.Stdout)
 		require.NoDirExists(t, e.path("work/alice"))
+		require.NoDirExists(t, e.path("work/copies/alice"))
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rrr-dev/rrr/pkg/junit"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -348,4 +349,59 @@ func TestParseDuration(t *testing.T) {
 		require.Error(t, err, in)
 		require.Contains(t, err.Error(), "--x")
 	}
+}
+
+// A name or a trial command the taskset could not live with is a usage
+// error before anything is uploaded or created (issue 19, items 2 and 6).
+func TestStartRefusesBadNamesAndTrialCommands(t *testing.T) {
+	m := newMini(t)
+	dir := project(t, map[string]string{"a.sh": "true"})
+	for name, tc := range map[string]struct {
+		args []string
+		says string
+	}{
+		"rsync name leaving the folder": {[]string{"--rsync-name", "../x", "--trial-command", "sh {file}"},
+			`rsync name (--rsync-name) "../x": invalid: use letters, digits, '.', '_' and '-', starting with a letter or a digit, at most 64 characters`},
+		"rsync name of dots":      {[]string{"--rsync-name", "..", "--trial-command", "sh {file}"}, `"..": invalid: use letters`},
+		"rsync name like a flag":  {[]string{"--rsync-name", "-n", "--trial-command", "sh {file}"}, `"-n": invalid: use letters`},
+		"rsync name with a colon": {[]string{"--rsync-name", "a:b", "--trial-command", "sh {file}"}, `"a:b": invalid: use letters`},
+		"unterminated quote": {[]string{"--trial-command", `sh "unterminated {file}`},
+			`--trial-command "sh \"unterminated {file}": bad trial command: bad command template: "sh \"unterminated {file}" has an unterminated double quote`},
+		"trailing backslash": {[]string{"--trial-command", `sh {file} \`}, "ends with a backslash"},
+		"blank command":      {[]string{"--trial-command", "  "}, "the command is empty"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			remote := t.TempDir()
+			args := append([]string{"--redis", m.url, "start", "--dir", dir, "--rsync-remote-path", remote}, tc.args...)
+			code, stdout, stderr := rrr(t, append(args, "a.sh")...)
+			require.Equal(t, exitUsage, code, stderr)
+			require.Contains(t, stderr, tc.says)
+			require.Empty(t, stdout)
+			entries, err := os.ReadDir(remote)
+			require.NoError(t, err)
+			require.Empty(t, entries, "nothing uploaded")
+			n, err := m.rdb.LLen(ctx, m.sc.Keys.ActiveTaskset()).Result()
+			require.NoError(t, err)
+			require.Zero(t, n, "nothing created")
+		})
+	}
+
+	// A name the rule accepts is accepted everywhere: the workers' folder
+	// and the results store take the taskset id made of it.
+	remote := t.TempDir()
+	code, stdout, stderr := rrr(t, "--redis", m.url, "start", "--dir", dir, "--rsync-remote-path", remote,
+		"--rsync-name", "logs", "--trial-command", "sh {file}", "a.sh")
+	require.Equal(t, exitOK, code, stderr)
+	snap, err := model.NewReader(m.rdb, m.sc.Keys).Load(ctx, strings.TrimSpace(stdout), model.LoadOptions{})
+	require.NoError(t, err)
+	require.NoError(t, store.Write(t.TempDir(), snap))
+	require.FileExists(t, filepath.Join(remote, "logs", "a.sh"))
+
+	// No --rsync-name: $USER, made to pass the rule, and said so.
+	t.Setenv("USER", "ci runner")
+	code, stdout, stderr = rrr(t, "--redis", m.url, "start", "--dir", dir, "--rsync-remote-path", remote,
+		"--trial-command", "sh {file}", "a.sh")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, ":taskset:ci-runner-")
+	require.Contains(t, stderr, `$USER "ci runner" is not a valid rsync name (letters, digits, '.', '_' and '-', starting with a letter or a digit); using "ci-runner" (set --rsync-name)`)
 }

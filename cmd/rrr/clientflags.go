@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -33,7 +34,7 @@ func envName(flag string) []string {
 func tasksetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "trial-command", EnvVars: envName("trial-command"),
-			Usage: "command run once per spec file, split into words (no shell); {file} is the spec, {report} a path for its report"},
+			Usage: "command run once per spec file, split into words (no shell); {file} is the spec as ./<path>, {report} a path for its report"},
 		&cli.StringFlag{Name: "setup-command", EnvVars: envName("setup-command"),
 			Usage: "shell command run once per worker in the uploaded project before the trials (e.g. bundle install)"},
 		&cli.StringFlag{Name: "format", Value: schema.FormatAuto, EnvVars: envName("format"),
@@ -45,13 +46,13 @@ func tasksetFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-workers", Value: schema.DefaultMaxWorkers, EnvVars: envName("max-workers"),
 			Usage: "most workers that work on the taskset at once (0: no limit)"},
 		&cli.IntFlag{Name: "max-trials", Value: schema.DefaultMaxTrials, EnvVars: envName("max-trials"),
-			Usage: "trials of a failing spec before it counts as failed (a spec that fails then passes is flaky)"},
+			Usage: "trials of a failing spec before it counts as failed, 1 or more (a spec that fails then passes is flaky)"},
 		&cli.StringFlag{Name: "taskset-class", Value: schema.DefaultTasksetClass, EnvVars: envName("taskset-class"),
 			Usage: "tasksets of one class share spec duration estimates (e.g. one per project and suite)"},
 		&cli.StringFlag{Name: "unknown-spec-timeout", Value: "10m", EnvVars: envName("unknown-spec-timeout"),
-			Usage: "time limit of a spec without an estimate (Go duration or seconds)"},
+			Usage: "time limit of a spec without an estimate (Go duration or seconds, at least 1s)"},
 		&cli.StringFlag{Name: "least-timeout", Value: "30s", EnvVars: envName("least-timeout"),
-			Usage: "smallest time limit of a spec with an estimate (the limit is 2x its estimate, at least this)"},
+			Usage: "smallest time limit of a spec with an estimate (the limit is 2x its estimate, at least this; 1s or more)"},
 		&cli.StringFlag{Name: "rsync-remote-path", EnvVars: envName("rsync-remote-path"),
 			Usage: "where to upload the project (host:/path or /path); default: the fleet's, set by \"rrr server --rsync-remote-path\""},
 		&cli.StringFlag{Name: "rsync-name", EnvVars: envName("rsync-name"),
@@ -69,7 +70,7 @@ func waitFlags() []cli.Flag {
 		&cli.StringFlag{Name: "junit", EnvVars: envName("junit"),
 			Usage: "write a JUnit XML report of every spec to `FILE` (flaky specs marked)"},
 		&cli.StringFlag{Name: "timeout", EnvVars: envName("timeout"),
-			Usage: "give up waiting after this long (exit 4; the taskset goes on); default: no limit"},
+			Usage: "give up waiting after this long (exit 4; the taskset goes on); default and 0: no limit"},
 		&cli.BoolFlag{Name: "no-cancel-on-signal", EnvVars: envName("no-cancel-on-signal"),
 			Usage: "on SIGINT/SIGTERM stop waiting but leave the taskset running (default: cancel it)"},
 	}
@@ -137,29 +138,35 @@ func tasksetArgs(c *cli.Context) ([]string, schema.TasksetSpec, error) {
 	return patterns, spec, nil
 }
 
-// tasksetSpec reads the taskset flags (after applyProjectFile).
+// tasksetSpec reads the taskset flags (after applyProjectFile). Zero is
+// refused where it means nothing (--max-trials, the spec timeouts) rather
+// than taken as the default; --max-workers 0 means no limit.
 func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
-	unknown, err := parseDuration("unknown-spec-timeout", c.String("unknown-spec-timeout"))
+	unknown, err := durationAtLeast(c, "unknown-spec-timeout", time.Second)
 	if err != nil {
 		return schema.TasksetSpec{}, err
 	}
-	least, err := parseDuration("least-timeout", c.String("least-timeout"))
+	least, err := durationAtLeast(c, "least-timeout", time.Second)
 	if err != nil {
 		return schema.TasksetSpec{}, err
 	}
-	name := c.String("rsync-name")
-	if name == "" {
-		name = os.Getenv("USER")
+	maxTrials, err := intAtLeast(c, "max-trials", 1)
+	if err != nil {
+		return schema.TasksetSpec{}, err
+	}
+	maxWorkers, err := intAtLeast(c, "max-workers", 0)
+	if err != nil {
+		return schema.TasksetSpec{}, err
 	}
 	return schema.TasksetSpec{
-		RsyncName:          name,
+		RsyncName:          c.String("rsync-name"), // "" means $USER (client.Prepare)
 		SetupCommand:       c.String("setup-command"),
 		SlaveCommand:       c.String("slave-command"),
 		TrialCommand:       c.String("trial-command"),
 		ResultFormat:       c.String("format"),
 		WorkerType:         c.String("worker-type"),
-		MaxWorkers:         c.Int("max-workers"),
-		MaxTrials:          c.Int("max-trials"),
+		MaxWorkers:         maxWorkers,
+		MaxTrials:          maxTrials,
 		TasksetClass:       c.String("taskset-class"),
 		UnknownSpecTimeout: unknown,
 		LeastTimeout:       least,

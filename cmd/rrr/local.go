@@ -39,7 +39,7 @@ func defaultLocalResults() string {
 func localCommand() *cli.Command {
 	flags := append(tasksetFlags(),
 		&cli.IntFlag{Name: "slaves", Value: runtime.NumCPU(), DefaultText: "the number of CPUs", EnvVars: envName("slaves"),
-			Usage: "trials run at once"},
+			Usage: "trials run at once (1 or more)"},
 		&cli.StringFlag{Name: "results-dir", Value: defaultLocalResults(), DefaultText: "<user cache dir>/rrr/local",
 			EnvVars: envName("results-dir"),
 			Usage:   "finished tasksets (read them with `rrr show --results-dir DIR ID`), estimates, full outputs"},
@@ -50,7 +50,7 @@ func localCommand() *cli.Command {
 		Usage:     "run a suite on this machine alone: the whole system in one process, with an embedded Redis",
 		ArgsUsage: "[SPEC...]",
 		UsageText: "rrr local [options] [SPEC...]\n\n" +
-			"   rrr local --trial-command 'go test -json ./{file}' --format go-test-json 'pkg/*/' schema/\n" +
+			"   rrr local --trial-command 'go test -json {file}' --format go-test-json 'pkg/*/' schema/\n" +
 			"   rrr local --slaves 4 --trial-command 'rspec --format json --out {report} {file}' 'spec/**/*_spec.rb'",
 		Description: "Starts an embedded Redis, the dispatcher, arbiter and persister, and one worker with --slaves\n" +
 			"slaves that run the project where it is (no rsync), then shards the specs over them as a fleet\n" +
@@ -70,14 +70,15 @@ func localAction(c *cli.Context) error {
 	}
 	spec.WorkerType, spec.MaxWorkers = schema.DefaultWorkerType, 0
 	spec.RsyncRemotePath, spec.RsyncOptions = "", ""
-	if c.Int("slaves") < 1 {
-		return usagef("--slaves %d: give 1 or more", c.Int("slaves"))
+	if _, err := intAtLeast(c, "slaves", 1); err != nil {
+		return err
 	}
 	dir, err := filepath.Abs(c.String("dir"))
 	if err != nil {
 		return usagef("--dir %s: %v", c.String("dir"), err)
 	}
-	if _, err := client.ResolveSpecs(dir, patterns); err != nil {
+	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true}
+	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}
 	results, err := filepath.Abs(c.String("results-dir"))
@@ -111,7 +112,7 @@ func localAction(c *cli.Context) error {
 	cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(results, id) }
 	sigs, stopSigs := notifySignals()
 	defer stopSigs()
-	key, err := cl.Start(c.Context, client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true})
+	key, err := cl.Start(c.Context, opt)
 	if err != nil {
 		return clientErr(err)
 	}

@@ -98,6 +98,60 @@ func TestLocal(t *testing.T) {
 		require.Equal(t, 1, *second.Tasks[0].EstimateSec, "0.5 s rounds up to a whole second")
 	})
 
+	// {file} means to the trial's command what the spec meant to the person
+	// (issue 19 item 8, issue 12 item 5); "--" ends the options.
+	t.Run("specs reach the trial as paths", func(t *testing.T) {
+		dir := project(t, map[string]string{"-n.sh": "echo ran\n", "a.sh": "exit 0\n"})
+		code, out, s := runLocal(t, bin, t.TempDir(), "--slaves", "1", "--dir", dir, "--trial-command", "sh {file}",
+			"--format", "exit-code", "--", "-n.sh", "a.sh")
+		require.Equal(t, 0, code, out)
+		require.Equal(t, "-n.sh", s.Tasks[0].SpecFile, "the task id is the spec")
+		require.Equal(t, "ran\n", s.Tasks[0].Trials[0].Stdout)
+		code, out, _ = runLocal(t, bin, t.TempDir(), "--dir", dir, "--trial-command", "sh {file}", "a.sh", "-n.sh")
+		require.Equal(t, 2, code, out)
+		require.Contains(t, out, `"-n.sh" looks like a flag after an argument`)
+
+		mod := project(t, map[string]string{
+			"go.mod":          "module example.com/m\n\ngo 1.21\n",
+			"cases/a_test.go": "package cases\n\nimport \"testing\"\n\nfunc TestA(t *testing.T) {}\n",
+		})
+		code, out, s = runLocal(t, bin, t.TempDir(), "--slaves", "1", "--dir", mod, "--format", "go-test-json",
+			"--trial-command", "go test -count=1 -json {file}", "./cases")
+		require.Equal(t, 0, code, out)
+		require.Equal(t, "cases", s.Tasks[0].SpecFile)
+		require.Equal(t, 1, s.Tasks[0].Trials[0].Passed, "the package of the project ran, not a standard library one")
+	})
+
+	// What a test prints, and what a spec is named, never reaches a
+	// terminal or a CI log as control characters (issue 19, item 11).
+	t.Run("terminal escapes are printed escaped", func(t *testing.T) {
+		spec := "esc\x1b[31m.sh"
+		dir := project(t, map[string]string{spec: `printf 'before\033[2J\033]0;title\007nul\000after\n'; exit 1` + "\n"})
+		results := t.TempDir()
+		code, out, s := runLocal(t, bin, results, "--slaves", "1", "--max-trials", "1", "--dir", dir,
+			"--trial-command", "sh {file}", "--format", "exit-code", spec)
+		require.Equal(t, 1, code, out)
+		require.Equal(t, "before\x1b[2J\x1b]0;title\anul\x00after\n", s.Tasks[0].Trials[0].Stdout, "kept raw in Redis and the store")
+		// the progress lines and the summary of `rrr local`
+		require.NotContains(t, out, "\x1b")
+		require.NotContains(t, out, "\x00")
+		require.NotContains(t, out, "\a")
+		require.Contains(t, out, `before\x1b[2J\x1b]0;title\x07nul\x00after`)
+		require.Contains(t, out, `esc\x1b[31m.sh`)
+		for _, args := range [][]string{{"--show-errors"}, {"--verbose"}} {
+			code, stdout, stderr := rrr(t, append(append([]string{"show"}, args...), "--results-dir", results, s.ID)...)
+			require.Equal(t, 1, code, stderr)
+			for _, text := range []string{stdout, stderr} {
+				require.NotContains(t, text, "\x1b", args)
+				require.NotContains(t, text, "\x00", args)
+			}
+			require.Contains(t, stdout, `esc\x1b[31m.sh`, args)
+			if args[0] == "--show-errors" {
+				require.Contains(t, stdout, `before\x1b[2J\x1b]0;title\x07nul\x00after`)
+			}
+		}
+	})
+
 	t.Run("usage errors", func(t *testing.T) {
 		dir := project(t, map[string]string{"a.sh": ""})
 		for _, args := range [][]string{

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/logx"
 )
 
 // Exit codes of waitfor, start --wait, local and show; see README.md.
@@ -29,6 +32,7 @@ func main() {
 // run executes the command line and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	app.Metadata = map[string]any{argvKey: args}
 	err := app.Run(args)
 	return exitCode(err, stderr)
 }
@@ -110,16 +114,16 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee exitErr
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "rrr:", ee.msg)
+			fmt.Fprintln(stderr, "rrr:", logx.Escape(ee.msg))
 		}
 		return ee.code
 	}
 	var ue usageErr
 	if errors.As(err, &ue) || isFlagError(err) {
-		fmt.Fprintln(stderr, "rrr:", err)
+		fmt.Fprintln(stderr, "rrr:", logx.Escape(err.Error()))
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "rrr:", err)
+	fmt.Fprintln(stderr, "rrr:", logx.Escape(err.Error()))
 	return exitInfra
 }
 
@@ -130,19 +134,39 @@ func isFlagError(err error) bool {
 	return strings.HasPrefix(msg, "flag provided but not defined") || strings.Contains(msg, "invalid value")
 }
 
+// argvKey holds the command line in the app's Metadata, for positional.
+const argvKey = "argv"
+
 // positional returns the command's arguments, refusing a flag written after
 // them (urfave/cli stops parsing flags at the first argument, so it would be
 // taken as an argument) and a count outside [min, max] (max < 0: no limit).
+// After "--" every word is an argument, even one starting with "-".
 func positional(c *cli.Context, min, max int, what string) ([]string, error) {
 	args := c.Args().Slice()
-	for _, a := range args {
+	checked, rest := args, []string(nil)
+	if i := slices.Index(args, "--"); i >= 0 {
+		checked, rest = args[:i], args[i+1:]
+	} else if endedByDashes(c, args) {
+		checked, rest = nil, args
+	}
+	for _, a := range checked {
 		if strings.HasPrefix(a, "-") && a != "-" {
-			return nil, usagef("%q looks like a flag after an argument: flags go before arguments, as in `%s [options] %s`",
-				a, c.Command.HelpName, what)
+			return nil, usagef("%q looks like a flag after an argument: flags go before arguments, as in `%s [options] %s` "+
+				"(after \"--\" every word is an argument)", a, c.Command.HelpName, what)
 		}
 	}
+	args = append(slices.Clip(checked), rest...)
 	if len(args) < min || (max >= 0 && len(args) > max) {
 		return nil, usagef("`%s` takes %s (got %d arguments)", c.Command.HelpName, what, len(args))
 	}
 	return args, nil
+}
+
+// endedByDashes reports whether the command's flags were ended by "--"
+// right before args: the flag parser drops that "--", so it is looked for
+// on the command line (args are its last words).
+func endedByDashes(c *cli.Context, args []string) bool {
+	argv, _ := c.App.Metadata[argvKey].([]string)
+	i := len(argv) - len(args) - 1
+	return i > 0 && argv[i] == "--" && slices.Equal(argv[i+1:], args)
 }

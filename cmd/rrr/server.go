@@ -130,12 +130,9 @@ func runLoops(c *cli.Context, name string, which int) error {
 		if !hasFlag(c, f) {
 			continue
 		}
-		d, err := parseDuration(f, c.String(f))
+		d, err := durationAtLeast(c, f, time.Nanosecond)
 		if err != nil {
 			return err
-		}
-		if d <= 0 {
-			return usagef("--%s %q: must be more than zero", f, c.String(f))
 		}
 		durations[f] = d
 	}

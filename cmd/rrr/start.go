@@ -39,8 +39,9 @@ func startAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec}
 	// Usage errors first, even when Redis is down.
-	if _, err := client.ResolveSpecs(c.String("dir"), patterns); err != nil {
+	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}
 	ctx := c.Context
@@ -77,7 +78,7 @@ func startAction(c *cli.Context) error {
 		}
 	}()
 
-	key, err := cl.Start(upload, client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec})
+	key, err := cl.Start(upload, opt)
 	created.Store(true)
 	if err != nil {
 		return clientErr(err)

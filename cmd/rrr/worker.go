@@ -32,7 +32,7 @@ func workerCommand() *cli.Command {
 			"   rrr --redis redis://rrr.example:6379/0 worker --slaves 8 --working-dir /var/lib/rrr\n" +
 			"   rrr worker --id box1-a --working-dir /srv/rrr/a --rsync-remote-path rrr@files:/srv/rrr/upload",
 		Description: "Registers as a worker (--id, default the host name) and waits for tasksets. For each, it rsyncs\n" +
-			"<remote path>/<rsync name>/ into <working-dir>/<rsync name>, runs the setup command there\n" +
+			"<remote path>/<rsync name>/ into <working-dir>/copies/<rsync name>, runs the setup command there\n" +
 			"(NUM_SLAVES set) and forks --slaves slaves that run the trials. SIGTERM or SIGINT stops it\n" +
 			"cleanly (running trials are handed back); a second signal kills its slaves at once.",
 		Flags: []cli.Flag{
@@ -41,9 +41,9 @@ func workerCommand() *cli.Command {
 			&cli.StringFlag{Name: "worker-type", Value: schema.DefaultWorkerType, EnvVars: []string{"RRR_WORKER_TYPE"},
 				Usage: "takes only tasksets of this type"},
 			&cli.IntFlag{Name: "slaves", Value: runtime.NumCPU(), DefaultText: "the number of CPUs", EnvVars: []string{"RRR_SLAVES"},
-				Usage: "slaves per taskset"},
+				Usage: "slaves per taskset (1 or more)"},
 			&cli.StringFlag{Name: "working-dir", Value: defaultWorkingDir(), DefaultText: "<user cache dir>/rrr/worker", EnvVars: []string{"RRR_WORKING_DIR"},
-				Usage: "working copies (<dir>/<rsync name>) and full trial outputs (<dir>/logs/<taskset id>)"},
+				Usage: "working copies (<dir>/copies/<rsync name>) and full trial outputs (<dir>/logs/<taskset id>)"},
 			&cli.StringFlag{Name: "rsync-remote-path", EnvVars: []string{"RRR_RSYNC_REMOTE_PATH"},
 				Usage: "where to fetch code from (local path, host:path, rsync://...); default: the taskset's, else the one rrr server announces"},
 			&cli.StringFlag{Name: "rsync-options", EnvVars: []string{"RRR_RSYNC_OPTIONS"},
@@ -51,7 +51,7 @@ func workerCommand() *cli.Command {
 			&cli.StringFlag{Name: "setup-timeout", Value: "30m", EnvVars: []string{"RRR_SETUP_TIMEOUT"},
 				Usage: "time limit of the setup command"},
 			&cli.IntFlag{Name: "max-slave-crashes", Value: worker.DefaultMaxSlaveCrashes, EnvVars: []string{"RRR_MAX_SLAVE_CRASHES"},
-				Usage: "crashes of one slave slot within a taskset before the taskset is failed"},
+				Usage: "crashes of one slave slot within a taskset before the taskset is failed (0: the first crash fails it)"},
 			&cli.StringFlag{Name: "stop-grace", Value: "10s", EnvVars: []string{"RRR_STOP_GRACE"},
 				Usage: "time slaves get between SIGTERM and SIGKILL when they are stopped"},
 			&cli.StringFlag{Name: "heartbeat-ttl", Value: "10s", EnvVars: []string{"RRR_HEARTBEAT_TTL"},
@@ -82,24 +82,27 @@ func workerAction(c *cli.Context) error {
 		RedisURL: c.String("redis"), Namespace: c.String("namespace"),
 		SlaveEnv: []string{"RRR_LOG_LEVEL=" + c.String("log-level"), "RRR_LOG_FORMAT=" + c.String("log-format")},
 	}
+	// Zero means nothing for these; it is refused, not taken as the default.
 	for flag, dst := range map[string]*time.Duration{
 		"setup-timeout":      &cfg.SetupTimeout,
 		"stop-grace":         &cfg.StopGrace,
 		"heartbeat-ttl":      &cfg.HeartbeatTTL,
 		"heartbeat-interval": &cfg.HeartbeatInterval,
-		"keep-logs":          &cfg.KeepLogs,
 	} {
-		if *dst, err = parseDuration(flag, c.String(flag)); err != nil {
+		if *dst, err = durationAtLeast(c, flag, time.Nanosecond); err != nil {
 			return err
 		}
 	}
-	if cfg.Slaves < 1 {
-		return usagef("--slaves %d: give 1 or more", cfg.Slaves)
+	if cfg.KeepLogs, err = parseDuration("keep-logs", c.String("keep-logs")); err != nil {
+		return err
 	}
-	switch {
-	case cfg.MaxSlaveCrashes < 0:
-		return usagef("--max-slave-crashes %d: give 0 or more", cfg.MaxSlaveCrashes)
-	case cfg.MaxSlaveCrashes == 0:
+	if cfg.Slaves, err = intAtLeast(c, "slaves", 1); err != nil {
+		return err
+	}
+	if cfg.MaxSlaveCrashes, err = intAtLeast(c, "max-slave-crashes", 0); err != nil {
+		return err
+	}
+	if cfg.MaxSlaveCrashes == 0 {
 		cfg.MaxSlaveCrashes = -1 // none allowed, rather than the default
 	}
 	if cfg.KeepLogs == 0 {

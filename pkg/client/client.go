@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/pkg/rsync"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
@@ -59,7 +62,7 @@ func (c *Client) now() time.Time {
 }
 
 func (c *Client) say(format string, args ...any) {
-	fmt.Fprintf(c.Stderr, "rrr: "+format+"\n", args...)
+	fmt.Fprintln(c.Stderr, "rrr:", logx.Escape(fmt.Sprintf(format, args...)))
 }
 
 // RsyncUpload is the default Uploader: rsync -a --delete (pkg/rsync).
@@ -82,31 +85,64 @@ type StartOptions struct {
 	NoUpload bool
 }
 
-// Start resolves the specs, uploads the project, and creates the taskset in
-// one atomic step (which also wakes the dispatcher). It returns its key.
-func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
+// Prepare checks what needs neither Redis nor an upload: the SPECs under
+// the project root, the rsync name (default: DefaultName of $USER), the
+// trial command and the settings. It returns the absolute project root and
+// the taskset with its spec files. Start calls it first; the commands call
+// it before they connect, so that a usage error never waits for Redis and
+// nothing is uploaded or created.
+func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 	dir, err := filepath.Abs(opt.Dir)
 	if err != nil {
-		return "", fmt.Errorf("project directory %s: %w: %w", opt.Dir, ErrBadDir, err)
+		return "", schema.TasksetSpec{}, fmt.Errorf("project directory %s: %w: %w", opt.Dir, ErrBadDir, err)
 	}
 	specs, err := ResolveSpecs(dir, opt.Patterns)
 	if err != nil {
-		return "", err
+		return "", schema.TasksetSpec{}, err
 	}
 	OrderBySize(dir, specs) // the order of a first run, before any estimate
 	ts := opt.Taskset
 	ts.Specs = specs
-	name := SanitizeName(ts.RsyncName)
-	if name != ts.RsyncName && ts.RsyncName != "" {
-		c.say("rsync name %q has characters outside [A-Za-z0-9._-]; using %q", ts.RsyncName, name)
+	if ts.RsyncName == "" {
+		ts.RsyncName = DefaultName(os.Getenv("USER"))
 	}
-	ts.RsyncName = name
-	// Check everything before uploading, so that a typo costs no upload.
-	check := ts
-	check.Specs = append([]string(nil), specs...)
-	if err := check.Validate(); err != nil {
+	if err := schema.CheckName("rsync name (--rsync-name)", ts.RsyncName); err != nil {
+		return "", schema.TasksetSpec{}, err
+	}
+	if err := CheckTrialCommand(ts.TrialCommand); err != nil {
+		return "", schema.TasksetSpec{}, err
+	}
+	if err := ts.Validate(); err != nil {
+		return "", schema.TasksetSpec{}, err
+	}
+	return dir, ts, nil
+}
+
+// CheckTrialCommand splits a trial command as the slave will (pkg/proc), so
+// that one that cannot run is refused before anything is uploaded. A
+// command without {file} is fine: the slave adds the spec as its last word.
+func CheckTrialCommand(tpl string) error {
+	if tpl == "" {
+		return nil // a slave command, or a runner, runs the trials
+	}
+	if _, err := proc.Template(tpl, nil); err != nil {
+		return fmt.Errorf("--trial-command %q: %w: %w (it is split into words as a shell would, with quotes and backslashes, but never run by one)",
+			tpl, ErrBadTrialCommand, err)
+	}
+	return nil
+}
+
+// Start resolves the specs, uploads the project, and creates the taskset in
+// one atomic step (which also wakes the dispatcher). It returns its key.
+func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
+	dir, ts, err := Prepare(opt)
+	if err != nil {
 		return "", err
 	}
+	if user := os.Getenv("USER"); opt.Taskset.RsyncName == "" && user != "" && user != ts.RsyncName {
+		c.say("$USER %q is not a valid rsync name (%s); using %q (set --rsync-name)", user, schema.NameRule, ts.RsyncName)
+	}
+	specs, name := ts.Specs, ts.RsyncName
 
 	if !opt.NoUpload {
 		if err := c.fleetDefaults(ctx, &ts); err != nil {

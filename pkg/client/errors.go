@@ -18,6 +18,8 @@ var (
 	ErrRsyncMissing = errors.New("rsync not found")
 	// ErrUpload: rsync failed.
 	ErrUpload = errors.New("upload failed")
+	// ErrBadTrialCommand: a trial command that does not split into words.
+	ErrBadTrialCommand = errors.New("bad trial command")
 	// ErrInterrupted: a signal arrived before the taskset was created.
 	ErrInterrupted = errors.New("interrupted")
 )
@@ -25,7 +27,7 @@ var (
 // IsUsage reports whether err is the person's input being wrong (exit 2)
 // rather than the system failing (exit 4).
 func IsUsage(err error) bool {
-	for _, e := range []error{ErrNoSpecMatched, ErrBadSpec, ErrBadDir, ErrBadKey, ErrNoRemotePath, schema.ErrInvalid} {
+	for _, e := range []error{ErrNoSpecMatched, ErrBadSpec, ErrBadDir, ErrBadKey, ErrNoRemotePath, ErrBadTrialCommand, schema.ErrInvalid} {
 		if errors.Is(err, e) {
 			return true
 		}

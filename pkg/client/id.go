@@ -7,30 +7,26 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/rrr-dev/rrr/schema"
 )
 
-// maxNameLen bounds an rsync name: it becomes a directory name on every
-// worker and part of every key of the taskset.
-const maxNameLen = 64
-
-// SanitizeName makes an rsync name safe as a directory name and a key part:
-// characters outside [A-Za-z0-9._-] become "-", and a name of dots only (or
-// nothing) becomes "anonymous".
-func SanitizeName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
+// DefaultName is the rsync name of a person who gave none: their login
+// name ($USER) made to pass schema.CheckName (other characters become "-",
+// what cannot start a name is dropped from its start, "anonymous" when
+// nothing is left). A name given on purpose is checked, never changed.
+func DefaultName(user string) string {
+	b := []byte(user)
+	for i, c := range b {
+		if !schema.NameByte(c) {
+			b[i] = '-'
 		}
 	}
-	s := b.String()
-	if len(s) > maxNameLen {
-		s = s[:maxNameLen]
+	s := strings.TrimLeft(string(b), "._-")
+	if len(s) > schema.MaxNameLen {
+		s = s[:schema.MaxNameLen]
 	}
-	if strings.Trim(s, ".") == "" {
+	if s == "" {
 		return "anonymous"
 	}
 	return s
@@ -38,7 +34,7 @@ func SanitizeName(name string) string {
 
 // NewTasksetID returns "<name>-<UTC yyyymmdd-hhmmss>-<4 hex digits>": sorted
 // by time for one user, readable in a list, and unique enough when the same
-// user starts two tasksets in one second. name must be sanitized.
+// user starts two tasksets in one second. name must pass schema.CheckName.
 func NewTasksetID(name string, now time.Time, rnd io.Reader) (string, error) {
 	if rnd == nil {
 		rnd = rand.Reader

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -205,7 +206,7 @@ type Printer struct {
 
 // Update shows p, at time now.
 func (pr *Printer) Update(p Progress, now time.Time) {
-	line := "rrr: " + p.String()
+	line := "rrr: " + logx.Escape(p.String()) // spec names may hold ESC
 	if pr.TTY {
 		const width = 160
 		if r := []rune(line); len(r) > width {
@@ -234,7 +235,7 @@ func (pr *Printer) Update(p Progress, now time.Time) {
 // Say prints a message on a line of its own.
 func (pr *Printer) Say(format string, args ...any) {
 	pr.Clear()
-	fmt.Fprintf(pr.W, "rrr: "+format+"\n", args...)
+	fmt.Fprintln(pr.W, "rrr:", logx.Escape(fmt.Sprintf(format, args...)))
 }
 
 // Clear removes the progress line of a terminal, before other output.

@@ -130,3 +130,15 @@ func TestPrinterOnATerminalRewritesOneLine(t *testing.T) {
 	pr.Say("warning")
 	require.True(t, strings.HasSuffix(buf.String(), "ETA unknown\r\x1b[Krrr: warning\n"), "a message clears the line first")
 }
+
+// A spec name can hold ESC: the progress line shows it escaped, and keeps
+// only its own control sequence (issue 19, item 11).
+func TestPrinterEscapesSpecNames(t *testing.T) {
+	var buf bytes.Buffer
+	pr := &client.Printer{W: &buf, TTY: true}
+	pr.Update(client.Progress{Total: 1, Workers: 1, Running: []client.RunningSpec{{Spec: "x\x1b[2J.sh", For: time.Second}}}, t0)
+	pr.Say("about %s", "y\x00.sh")
+	require.Equal(t, 2, strings.Count(buf.String(), "\x1b"), "the two line clears alone: %q", buf.String())
+	require.Contains(t, buf.String(), `x\x1b[2J.sh`)
+	require.Contains(t, buf.String(), `rrr: about y\x00.sh`)
+}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -22,6 +23,7 @@ type ShowOptions struct {
 // WriteShow writes a taskset for people: an overview, the specs that did
 // not pass (every spec with Verbose), and outputs with ShowErrors.
 func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
+	w = logx.EscapeWriter(w) // what tests and names hold, never terminal control
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
@@ -184,6 +186,7 @@ func (c *Client) Actives(ctx context.Context) ([]Active, error) {
 
 // WriteActives lists active tasksets as a table.
 func WriteActives(w io.Writer, as []Active, now time.Time) {
+	w = logx.EscapeWriter(w) // what tests and names hold, never terminal control
 	if len(as) == 0 {
 		fmt.Fprintln(w, "no active tasksets")
 		return
@@ -223,6 +226,7 @@ func (c *Client) Nodes(ctx context.Context) (live []model.WorkerState, dead int,
 
 // WriteNodes lists live workers: type, host, slaves, what they do.
 func WriteNodes(w io.Writer, keys schema.Keys, ws []model.WorkerState, dead int) {
+	w = logx.EscapeWriter(w) // what tests and names hold, never terminal control
 	if len(ws) == 0 {
 		fmt.Fprintln(w, "no live workers: start one with `rrr worker` on a build box")
 	} else {

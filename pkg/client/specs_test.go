@@ -3,12 +3,14 @@ package client_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/schema"
 )
 
 // tree makes files (and their directories) under a new temp dir.
@@ -87,19 +89,23 @@ func TestResolveSpecsRefuses(t *testing.T) {
 	require.ErrorIs(t, err, client.ErrBadDir)
 }
 
-func TestSanitizeName(t *testing.T) {
+func TestDefaultName(t *testing.T) {
 	for in, want := range map[string]string{
 		"alice":         "alice",
 		"Bob.Smith_2-x": "Bob.Smith_2-x",
 		"ci runner/42":  "ci-runner-42",
-		"élodie":        "-lodie",
+		"élodie":        "lodie",
 		"":              "anonymous",
 		"..":            "anonymous",
+		"../x":          "x",
+		"-n":            "n",
 		"a:b":           "a-b",
 	} {
-		require.Equal(t, want, client.SanitizeName(in), in)
+		got := client.DefaultName(in)
+		require.Equal(t, want, got, in)
+		require.NoError(t, schema.CheckName("x", got), "the default passes the rule: %q", in)
 	}
-	require.Len(t, client.SanitizeName(string(make([]byte, 200))), 64)
+	require.Len(t, client.DefaultName(strings.Repeat("a", 200)), schema.MaxNameLen)
 }
 
 type fixedRand byte

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -173,6 +174,7 @@ type SummaryOptions struct {
 // failed spec with its trials and output, the flaky specs, the slowest
 // specs and the balance.
 func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
+	w = logx.EscapeWriter(w) // what tests and names hold, never terminal control
 	if opt.OutputLines == 0 {
 		opt.OutputLines = 40
 	}

@@ -19,7 +19,14 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch format {
 	case "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		// Field values come quoted; the message is printed as it is, and
+		// may carry a spec name or a line of a test's output.
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, FormatMessage: func(i any) string {
+			if i == nil {
+				return ""
+			}
+			return Escape(fmt.Sprint(i))
+		}}
 	default:
 		return zerolog.Nop(), fmt.Errorf("log format %q: want console or json", format)
 	}

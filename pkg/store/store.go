@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/schema"
 )
 
 // Document is the file name of a taskset's JSON document.
@@ -28,11 +29,11 @@ var ErrNotFound = errors.New("taskset not in the results store")
 // ErrInvalidID is returned for an id that cannot name a folder.
 var ErrInvalidID = errors.New("invalid taskset id")
 
-// checkID refuses ids that would leave dir or hide among temporary folders.
+// checkID refuses ids that would leave dir or hide among temporary folders:
+// the rule of schema.CheckTasksetID, which every created taskset passes.
 func checkID(id string) error {
-	if id == "" || id == "." || id == ".." || strings.HasPrefix(id, ".") ||
-		strings.ContainsAny(id, "/\\\x00") {
-		return fmt.Errorf("taskset id %q: %w: want the id part of a taskset key, without slashes", id, ErrInvalidID)
+	if err := schema.CheckTasksetID(id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidID, err)
 	}
 	return nil
 }
