@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -36,9 +37,17 @@ func logger(c *cli.Context) (zerolog.Logger, error) {
 }
 
 // connect opens Redis from the global flags; an unreachable Redis exits
-// with exitInfra and says what to do.
+// with exitInfra and says what to do, a malformed URL is a usage error.
 func connect(ctx context.Context, c *cli.Context) (*redis.Client, *schema.Client, error) {
-	rdb, err := redisx.Open(ctx, c.String("redis"))
+	return connectTo(ctx, c, c.String("redis"))
+}
+
+// connectTo is connect to the Redis at url.
+func connectTo(ctx context.Context, c *cli.Context, url string) (*redis.Client, *schema.Client, error) {
+	rdb, err := redisx.Open(ctx, url)
+	if errors.Is(err, redisx.ErrBadURL) {
+		return nil, nil, usagef("--redis (or RRR_REDIS): %v", err)
+	}
 	if err != nil {
 		return nil, nil, exitf(exitInfra, "%v", err)
 	}

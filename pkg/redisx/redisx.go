@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,10 @@ const DefaultURL = "redis://127.0.0.1:6379/0"
 // ErrUnreachable wraps every failure to reach Redis at start.
 var ErrUnreachable = errors.New("redis unreachable")
 
+// ErrBadURL wraps a Redis URL that cannot be used: the person's input is
+// wrong (a usage error), not the system.
+var ErrBadURL = errors.New("bad redis URL")
+
 // Options parses a redis:// or rediss:// (TLS) URL, with user, password and
 // database, into client options.
 func Options(rawURL string) (*redis.Options, error) {
@@ -26,11 +31,13 @@ func Options(rawURL string) (*redis.Options, error) {
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-		return nil, fmt.Errorf("redis URL %q: want redis://[user:password@]host:port/db, rediss:// for TLS, or unix:///path", Redact(rawURL))
+		return nil, fmt.Errorf("%w %q: want redis://[user:password@]host:port/db, rediss:// for TLS, or unix:///path (escape %% in a password as %%25)",
+			ErrBadURL, Redact(rawURL))
 	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL %q: %w", Redact(rawURL), err)
+		// go-redis's message may quote the URL, password and all.
+		return nil, fmt.Errorf("%w %q: %s", ErrBadURL, Redact(rawURL), Redact(err.Error()))
 	}
 	// Blocking pops of the protocol wait about a second; the read timeout
 	// must leave room for that on top of a slow network.
@@ -57,14 +64,44 @@ func Open(ctx context.Context, rawURL string) (*redis.Client, error) {
 	return rdb, nil
 }
 
-// Redact hides the password of a URL for messages and logs.
+// Redact hides the password of a URL for messages and logs. A URL that
+// does not parse is redacted too: whatever stands between "://" and the
+// last "@" of its authority may be a password.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
+	if err == nil && u.User == nil {
 		return rawURL
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	if err == nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
 	}
-	return u.String()
+	return redactText(rawURL)
+}
+
+// redactText replaces the user information of every "scheme://user:pw@"
+// in s by "xxxxx" (up to the last "@" before a space or quote: a broken
+// password may hold a "/"); it works on text that is not a valid URL, such as an
+// error message that quotes one.
+func redactText(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, " \t\n\"'")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndex(s[:end], "@"); at >= 0 {
+			b.WriteString("xxxxx")
+			s = s[at:]
+		}
+	}
 }
