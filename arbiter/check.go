@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -99,24 +99,23 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	if _, ok := a.c.Keys.TasksetID(ts); !ok {
 		return fmt.Errorf("check %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, a.c.Keys.Namespace())
 	}
-	vals, err := a.rdb.HMGet(ctx, ts, schema.FStatus, schema.FMaxTrials).Result()
+	h, err := a.rdb.HGetAll(ctx, ts).Result()
 	if err != nil {
 		return fmt.Errorf("check taskset %s: %w", ts, err)
 	}
-	status, ok := vals[0].(string)
-	if !ok {
+	if len(h) == 0 {
 		return fmt.Errorf("check taskset %s: %w: no such taskset (expired or never created)", ts, loopx.ErrBadInput)
 	}
-	if status != schema.StatusRunning {
-		a.log.Debug().Str("taskset", ts).Str("status", status).Msg("check: taskset is not running")
+	t, err := model.DecodeTaskset(a.c.Keys, ts, h)
+	var bad *model.FieldError
+	if errors.As(err, &bad) && !schema.IsFinal(t.Status) {
+		return a.setAside(ctx, ts, bad)
+	}
+	if t.Status != schema.StatusRunning {
+		a.log.Debug().Str("taskset", ts).Str("status", t.Status).Msg("check: taskset is not running")
 		return nil
 	}
-	maxTrials := 1 // as settle_task reads it
-	if s, ok := vals[1].(string); ok {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			maxTrials = n
-		}
-	}
+	maxTrials := max(t.MaxTrials, 1) // as settle_task reads it
 
 	left, err := a.rdb.LRange(ctx, schema.TasksLeft(ts), 0, -1).Result()
 	if err != nil {
@@ -429,6 +428,22 @@ func (a *Arbiter) finish(ctx context.Context, ts string) error {
 	}
 	if status != "" {
 		a.log.Info().Str("taskset", ts).Str("status", status).Msg("taskset finished: no task left")
+	}
+	return nil
+}
+
+// setAside fails a taskset whose hash cannot be read, with the field and
+// its value as the reason: it leaves the active list, its workers leave it
+// on the "finished" event, and the persister stores what can be read.
+// Left active, every loop would trip on it again and again.
+func (a *Arbiter) setAside(ctx context.Context, ts string, bad *model.FieldError) error {
+	failed, err := a.c.FailTaskset(ctx, ts, bad.SetAside())
+	if err != nil {
+		return fmt.Errorf("set aside taskset %s: %w", ts, err)
+	}
+	if failed {
+		a.log.Warn().Str("taskset", ts).Str("reason", bad.Reason()).
+			Msg("failed a taskset that cannot be read; fix the client that wrote it")
 	}
 	return nil
 }

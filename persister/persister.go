@@ -158,6 +158,10 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 	if err != nil {
 		return fmt.Errorf("persist: %w", err)
 	}
+	if !schema.IsFinal(snap.Status) && snap.Unreadable != nil {
+		// Left to the arbiter, which fails it (arbiter/check.go) and pushes it again.
+		return fmt.Errorf("persist: %w", snap.Unreadable)
+	}
 	if !schema.IsFinal(snap.Status) {
 		// Only a finished taskset is pushed; a stray key must not block the queue.
 		p.log.Warn().Str("taskset", ts).Str("status", snap.Status).Msg("skipping a taskset that has not finished")

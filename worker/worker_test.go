@@ -461,3 +461,21 @@ grep -c '` + strings.TrimPrefix(b.URL, "redis://") + `' /proc/$PPID/environ || t
 		require.Equal(t, "0\n1\nfd3-closed\n0\n", tr.Stdout)
 	})
 }
+
+// A taskset the worker cannot read is failed with the field as the reason,
+// and the worker is free at once: leaving it would only have it
+// dispatched to the same worker again, round after round.
+func TestWorkerFailsATasksetItCannotRead(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"spec/a.sh": "true"})
+		w := e.startWorker(t, nil)
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"spec/a.sh"}})
+		require.NoError(t, b.RDB.HSet(bg, ts, schema.FLeastTimeoutSec, "soon").Err())
+		e.dispatch(t, ts, w)
+		require.Equal(t, schema.StatusFailed, e.waitStatus(t, ts))
+		require.Contains(t, e.hget(t, ts, schema.FStatusReason), `least_timeout_sec = "soon"`)
+		require.Eventually(t, func() bool { return e.hget(t, w.key, schema.FTaskset) == "" }, wait, 10*time.Millisecond)
+		require.NotContains(t, e.list(t, e.c.Keys.ActiveTaskset()), ts)
+	})
+}

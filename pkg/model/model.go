@@ -165,11 +165,55 @@ type WorkerLog struct {
 	Log             string `json:"log,omitempty"`
 }
 
+// FieldError is a field of a hash that does not decode. It wraps
+// ErrMalformed.
+type FieldError struct {
+	Key, Field, Value string
+	Want              string // what the field must hold
+	Err               error  // the parser's own error, if it says more
+}
+
+func (e *FieldError) Error() string {
+	msg := fmt.Sprintf("%s field %s = %q: %v: want %s", e.Key, e.Field, short(e.Value), ErrMalformed, e.Want)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *FieldError) Unwrap() error { return ErrMalformed }
+
+// Reason names the field and its value without the key, as a taskset's
+// status_reason says why it was set aside.
+func (e *FieldError) Reason() string {
+	return fmt.Sprintf("field %s = %q (want %s)", e.Field, short(e.Value), e.Want)
+}
+
+// SetAside is the status_reason of a taskset failed because this field of
+// its hash cannot be read: one reason, whoever found it.
+func (e *FieldError) SetAside() string {
+	return "the taskset cannot be read: " + e.Reason() + "; it was set aside (fix the client that wrote it)"
+}
+
+// short cuts a value for a message.
+func short(v string) string {
+	if len(v) > 80 {
+		return v[:80] + "…"
+	}
+	return v
+}
+
 // decoder reads fields of one hash and remembers the first error.
 type decoder struct {
 	key string
 	h   map[string]string
 	err error
+}
+
+func (d *decoder) fail(f, want string, err error) {
+	if d.err == nil {
+		d.err = &FieldError{Key: d.key, Field: f, Value: d.h[f], Want: want, Err: err}
+	}
 }
 
 func (d *decoder) str(f string) string { return d.h[f] }
@@ -180,8 +224,8 @@ func (d *decoder) int(f string) int {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want a whole number", d.key, f, v, ErrMalformed)
+	if err != nil {
+		d.fail(f, "a whole number", nil)
 	}
 	return n
 }
@@ -200,8 +244,8 @@ func (d *decoder) time(f string) Time {
 		return Time{}
 	}
 	t, err := schema.ParseTime(v)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want an RFC 3339 time", d.key, f, v, ErrMalformed)
+	if err != nil {
+		d.fail(f, "an RFC 3339 time", nil)
 	}
 	return Time{t}
 }
@@ -212,8 +256,8 @@ func (d *decoder) cases(f string) []Case {
 		return nil
 	}
 	var cs []Case
-	if err := json.Unmarshal([]byte(v), &cs); err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s: %w: want a JSON list of test cases: %w", d.key, f, ErrMalformed, err)
+	if err := json.Unmarshal([]byte(v), &cs); err != nil {
+		d.fail(f, "a JSON list of test cases", err)
 	}
 	return cs
 }
@@ -225,9 +269,7 @@ func (d *decoder) oneOf(f string, allowed ...string) string {
 			return v
 		}
 	}
-	if d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want one of %q", d.key, f, v, ErrMalformed, allowed)
-	}
+	d.fail(f, fmt.Sprintf("one of %q", allowed), nil)
 	return v
 }
 
