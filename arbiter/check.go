@@ -10,12 +10,9 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
-
-// chunk bounds the commands of one pipeline, so that a taskset of 100,000
-// tasks is read in steps that do not block Redis for long.
-const chunk = 1000
 
 // trialInfo is what a check reads of a trial.
 type trialInfo struct {
@@ -35,6 +32,8 @@ type taskInfo struct {
 	done bool
 	// runningSeen: settle_task found a trial running that the read missed.
 	runningSeen bool
+	// corrupt: its trial list holds another type; settle_task settles it.
+	corrupt bool
 }
 
 func (t *taskInfo) count(statuses ...string) int {
@@ -82,6 +81,8 @@ func (t *taskInfo) mayDuplicate(maxTrials int) bool {
 // merely queued or running, which is most of them in a large taskset.
 func (t *taskInfo) worthSettling(maxTrials int) bool {
 	switch {
+	case t.corrupt:
+		return true
 	case t.count(schema.StatusPassed, schema.StatusPending) > 0:
 		return true
 	case t.running() > 0:
@@ -236,7 +237,7 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		}
 	}
 	lists := make([]*redis.StringSliceCmd, len(left))
-	if err := pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
 		lists[i] = p.LRange(ctx, schema.TaskTrials(left[i]), 0, -1)
 	}); err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trial lists: %w", ts, err)
@@ -249,6 +250,12 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 			t.queuePos, t.queued = p, true
 		}
 		keys := lists[i].Val()
+		if err := lists[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
+			if !schema.IsWrongType(err) {
+				return nil, fmt.Errorf("check taskset %s: read trial list of %s: %w", ts, k, err)
+			}
+			t.corrupt, keys = true, nil
+		}
 		t.trials = make([]trialInfo, len(keys))
 		for j, tk := range keys {
 			t.trials[j].key = tk
@@ -257,13 +264,17 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		tasks[i] = t
 	}
 	hashes := make([]*redis.SliceCmd, len(all))
-	if err := pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
 		hashes[i] = p.HMGet(ctx, all[i].key, schema.FStatus, schema.FSlave, schema.FStartedAt)
 	}); err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trials: %w", ts, err)
 	}
 	for i, tr := range all {
 		v := hashes[i].Val()
+		if hashes[i].Err() != nil || len(v) < 3 {
+			tr.status = "missing" // settle_task names what is wrong with it
+			continue
+		}
 		tr.status, _ = v[0].(string)
 		tr.slave, _ = v[1].(string)
 		if s, ok := v[2].(string); ok {
@@ -301,14 +312,14 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 			names = append(names, s)
 		}
 	}
-	if err := pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
 		slaves[names[i]] = p.Exists(ctx, schema.Heartbeat(names[i]))
 	}); err != nil {
 		return fmt.Errorf("read slave heartbeats: %w", err)
 	}
 	for _, tr := range running {
-		if c := slaves[tr.slave]; c != nil && c.Val() == 1 {
-			continue
+		if c := slaves[tr.slave]; c != nil && (c.Val() == 1 || c.Err() != nil) {
+			continue // alive, or not known to be dead
 		}
 		reason := fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
 		if tr.slave == "" {
@@ -360,7 +371,7 @@ func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTr
 		return fmt.Errorf("check taskset %s: read slaves: %w", ts, err)
 	}
 	beats := make([]*redis.IntCmd, len(slaves))
-	if err := pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
 		beats[i] = p.Exists(ctx, schema.Heartbeat(slaves[i]))
 	}); err != nil {
 		return fmt.Errorf("check taskset %s: read slave heartbeats: %w", ts, err)
@@ -375,7 +386,7 @@ func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTr
 		return nil // nobody to run it yet; workers will come
 	}
 	tried := make([]*redis.BoolCmd, len(cands)*len(live))
-	if err := pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
 		tried[i] = p.SIsMember(ctx, schema.SlaveTried(live[i%len(live)]), cands[i/len(live)].key)
 	}); err != nil {
 		return fmt.Errorf("check taskset %s: read tried tasks: %w", ts, err)
@@ -456,21 +467,4 @@ func (a *Arbiter) logBad(key string, err error, msg string) {
 	if logIt {
 		a.log.Warn().Err(err).Str("key", key).Msg(msg)
 	}
-}
-
-// pipelined runs n commands, added by add, in pipelines of at most chunk.
-func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				add(p, i)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-	}
-	return nil
 }

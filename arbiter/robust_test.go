@@ -45,3 +45,30 @@ func TestSweepSetsAsideAnUnreadableTaskset(t *testing.T) {
 		})
 	}
 }
+
+// A task's trial list overwritten with a string mid-run: the sweep settles
+// that task as error, naming the key, and the taskset finishes instead of
+// staying running for ever.
+func TestSweepSettlesATaskWithACorruptTrialList(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		a := e.arbiter(t, "a1", 0)
+		ts := e.create(t, "corrupt", 3, "a", "b")
+		s := e.slave(t, ts, "s1")
+		task, _ := e.run(t, ts, s, schema.StatusPassed)
+		handle(t, a, schema.CmdTrial, e.list(t, schema.TaskTrials(task))[0])
+		other := schema.Task(ts, "b")
+		if other == task {
+			other = schema.Task(ts, "a")
+		}
+		require.NoError(t, e.rd.Set(ctx, schema.TaskTrials(other), "x", 0).Err())
+
+		require.NoError(t, a.Sweep(ctx))
+		require.Equal(t, schema.StatusFailed, e.hget(t, other, schema.FStatus))
+		require.Equal(t, schema.FailureError, e.hget(t, other, schema.FFailureKind))
+		require.Contains(t, e.hget(t, other, schema.FError), schema.TaskTrials(other))
+		require.Equal(t, schema.StatusFailed, e.hget(t, ts, schema.FStatus))
+		require.Equal(t, "1", e.hget(t, ts, schema.FErrorCount))
+		require.Equal(t, []string{ts}, e.list(t, e.k.PersisterQueue()))
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -234,7 +235,7 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 	for {
 		statuses := make([]*redis.StringCmd, len(running))
 		beats := make([]*redis.IntCmd, len(running))
-		if err := pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
+		if err := redisx.Pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
 			statuses[i] = pl.HGet(ctx, running[i].key, schema.FStatus)
 			beats[i] = pl.Exists(ctx, schema.Heartbeat(running[i].slave))
 		}); err != nil && !errors.Is(err, redis.Nil) {
@@ -303,9 +304,6 @@ func Durations(s *model.Snapshot) map[string]float64 {
 	return out
 }
 
-// chunk bounds the commands of one pipeline.
-const chunk = 1000
-
 // expire sets the expiry of every key of taskset ts and returns how many
 // keys it named. Keys are read from Redis, not from the snapshot, so that
 // objects that did not decode expire too. A heartbeat keeps its own short
@@ -324,7 +322,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts)}
 	tasks := tasksCmd.Val()
 	trialLists := make([]*redis.StringSliceCmd, len(tasks))
-	if err := pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
 		trialLists[i] = pl.LRange(ctx, schema.TaskTrials(tasks[i]), 0, -1)
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: read trial lists: %w", ts, err)
@@ -338,7 +336,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 	}
 	slaves := slavesCmd.Val()
 	ttls := make([]*redis.DurationCmd, len(slaves))
-	if err := pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
 		ttls[i] = pl.PTTL(ctx, schema.Heartbeat(slaves[i]))
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: read slave heartbeats: %w", ts, err)
@@ -349,26 +347,10 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 			keys = append(keys, schema.Heartbeat(s))
 		}
 	}
-	if err := pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
 		pl.Expire(ctx, keys[i], p.cfg.Keep)
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	return len(keys), nil
-}
-
-// pipelined runs n commands, added by add, in pipelines of at most chunk.
-func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				add(p, i)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

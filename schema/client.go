@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -260,7 +261,7 @@ func (c *Client) SettleTask(ctx context.Context, task string) (out SettleOutcome
 	}
 	for range maxStaleRetries {
 		trials, err := c.rdb.LRange(ctx, TaskTrials(task), 0, -1).Result()
-		if err != nil {
+		if err != nil && !IsWrongType(err) { // the script settles a corrupt list
 			return "", "", fmt.Errorf("settle task %s: %w", task, err)
 		}
 		keys := append([]string{task, TaskTrials(task), ts, TasksLeft(ts), TaskQueue(ts),
@@ -512,6 +513,13 @@ func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, dur
 		return false, scriptErr("record persisted", err)
 	}
 	return n == 1, nil
+}
+
+// IsWrongType reports whether Redis refused a command because the key holds
+// another type of value: a corrupt key, not an outage.
+func IsWrongType(err error) bool {
+	var reply redis.Error
+	return errors.As(err, &reply) && strings.HasPrefix(reply.Error(), "WRONGTYPE")
 }
 
 // ParseTime reads a protocol time (RFC 3339, fractions optional).

@@ -5,11 +5,14 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
@@ -22,22 +25,48 @@ func TestMalformedRedisURLIsAUsageErrorWithoutItsPassword(t *testing.T) {
 	require.Contains(t, stderr, "redis URL")
 }
 
+// smallFleet is one worker of two slaves with short timings.
+func smallFleet(t *testing.T, workerArgs ...string) *fleet {
+	return newFleet(t, fleetOptions{workers: 1, slaves: 2,
+		serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"},
+		workerArgs: append([]string{"--heartbeat-ttl", "3s", "--heartbeat-interval", "500ms", "--stop-grace", "3s"}, workerArgs...)})
+}
+
+// sleepyRun starts `start --wait` of n specs that sleep half a second on a
+// small fleet, and returns once a fifth of them have their verdict.
+func sleepyRun(t *testing.T, n int, name string) (*fleet, string, *proc, string) {
+	f := smallFleet(t)
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("specs/s%d.sh", i)] = "sleep 0.5\n"
+	}
+	dir := project(t, files)
+	run, key := f.start(t, "--wait", "--dir", dir, "--trial-command", "sh {file}", "--format", "exit-code",
+		"--rsync-name", name, "specs/*.sh")
+	f.waitDone(t, key, 0.2)
+	return f, dir, run, key
+}
+
+// persisted waits until taskset key is in the results store and its keys
+// expire, and returns what was stored.
+func persisted(t *testing.T, f *fleet, key string) *model.Snapshot {
+	id, _ := f.c.Keys.TasksetID(key)
+	var snap *model.Snapshot
+	require.Eventually(t, func() bool {
+		var err error
+		snap, err = store.Read(f.results, id)
+		ttl, _ := f.rdb.TTL(ctx, key).Result()
+		return err == nil && ttl > 0
+	}, 30*time.Second, 50*time.Millisecond, "the taskset is persisted and its keys expire")
+	return snap
+}
+
 // A field of a live taskset set to garbage (19.3, 18.3): the server fails
 // the taskset with the field and value as the reason, `start --wait` says
 // so and exits 4, the worker is freed for the next taskset, and the
 // taskset is persisted (so its keys expire).
 func TestUnreadableTasksetIsSetAsideEndToEnd(t *testing.T) {
-	f := newFleet(t, fleetOptions{workers: 1, slaves: 2,
-		serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"},
-		workerArgs: []string{"--heartbeat-ttl", "3s", "--heartbeat-interval", "500ms", "--stop-grace", "3s"}})
-	files := map[string]string{}
-	for i := range 8 {
-		files[fmt.Sprintf("specs/s%d.sh", i)] = "sleep 0.5\n"
-	}
-	dir := project(t, files)
-	run, key := f.start(t, "--wait", "--dir", dir, "--trial-command", "sh {file}", "--format", "exit-code",
-		"--rsync-name", "poison", "specs/*.sh")
-	f.waitDone(t, key, 0.2)
+	f, dir, run, key := sleepyRun(t, 8, "poison")
 	require.NoError(t, f.rdb.HSet(ctx, key, schema.FMaxTrials, "notanumber").Err())
 
 	require.Equal(t, exitInfra, run.exit(t, time.Minute), run.stderr.String())
@@ -51,13 +80,42 @@ func TestUnreadableTasksetIsSetAsideEndToEnd(t *testing.T) {
 		"--rsync-name", "poison", "specs/s0.sh")
 	require.Equal(t, exitOK, next.exit(t, time.Minute), next.stderr.String())
 
-	id, _ := f.c.Keys.TasksetID(key)
-	require.Eventually(t, func() bool {
-		_, err := store.Read(f.results, id)
-		ttl, _ := f.rdb.TTL(ctx, key).Result()
-		return err == nil && ttl > 0
-	}, 30*time.Second, 50*time.Millisecond, "the taskset is persisted and its keys expire")
-	snap, err := store.Read(f.results, id)
+	require.Contains(t, persisted(t, f, key).StatusReason, "max_trials")
+}
+
+// One task's trial list overwritten with a string mid-run (19.12): that
+// spec is settled as error naming the key, the run ends as an
+// infrastructure error (exit 4) rather than hang, and it is persisted.
+func TestCorruptTrialListEndsTheRunEndToEnd(t *testing.T) {
+	f, _, run, key := sleepyRun(t, 6, "corrupt")
+	tasks := redistest.List(t, f.rdb, schema.Tasks(key))
+	corrupt := tasks[len(tasks)-1]
+	require.NoError(t, f.rdb.Set(ctx, schema.TaskTrials(corrupt), "x", 0).Err())
+
+	require.Equal(t, exitInfra, run.exit(t, time.Minute), run.stderr.String())
+	require.Contains(t, run.stderr.String(), schema.TaskTrials(corrupt))
+	require.NotContains(t, run.stderr.String(), "unreachable")
+	persisted(t, f, key)
+}
+
+// A spec whose slave is killed in every trial (19.10) did not fail a test:
+// its verdict is error, the exit code 4, the summary names the crashes and
+// the JUnit report has an <error>, not a <failure>.
+func TestSpecThatOnlyCrashesIsAnErrorEndToEnd(t *testing.T) {
+	f := smallFleet(t, "--max-slave-crashes", "10")
+	dir := project(t, map[string]string{"specs/ok.sh": "exit 0\n", "specs/crash.sh": "kill -9 $PPID\nsleep 3\n"})
+	junitPath := filepath.Join(t.TempDir(), "junit.xml")
+	run, _ := f.start(t, "--wait", "--junit", junitPath, "--dir", dir, "--trial-command", "sh {file}",
+		"--format", "exit-code", "--rsync-name", "crash", "--max-trials", "2", "specs/*.sh")
+	code := run.exit(t, 2*time.Minute)
+	out := run.stderr.String() + run.stdout.String()
+	require.Equal(t, exitInfra, code, out)
+	require.Contains(t, out, "1 errored")
+	require.Contains(t, out, "specs/crash.sh: error")
+	require.Contains(t, out, "SIGKILL")
+	require.NotContains(t, out, "failed after")
+	doc, err := os.ReadFile(junitPath)
 	require.NoError(t, err)
-	require.Contains(t, snap.StatusReason, "max_trials")
+	require.Contains(t, string(doc), "<error")
+	require.NotContains(t, string(doc), "<failure")
 }

@@ -60,6 +60,7 @@ type Taskset struct {
 	PersistedAt           Time   `json:"persisted_at"`
 	SucceededCount        int    `json:"succeeded_count"`
 	FailedCount           int    `json:"failed_count"`
+	ErrorCount            int    `json:"error_count,omitempty"`
 	TaskCount             int    `json:"task_count"`
 	RsyncName             string `json:"rsync_name"`
 	SetupCommand          string `json:"setup_command"`
@@ -82,9 +83,24 @@ type Task struct {
 	Taskset  string `json:"-"`
 	SpecFile string `json:"spec_file"`
 	Status   string `json:"status"`
+	// FailureKind is schema.FailureError for a failed task whose trials
+	// only errored: Verdict says "error".
+	FailureKind string `json:"failure_kind,omitempty"`
+	// Error says why a task was settled without trials to read.
+	Error string `json:"error,omitempty"`
 	// EstimateSec is nil when the spec had no estimate.
 	EstimateSec *int    `json:"estimate_sec"`
 	Trials      []Trial `json:"trials"`
+}
+
+// Verdict is the task's status as people read it: "error" for a failed
+// task whose trials only errored (it crashed, it was not the test), else
+// its status.
+func (t Task) Verdict() string {
+	if t.Status == schema.StatusFailed && t.FailureKind == schema.FailureError {
+		return schema.StatusError
+	}
+	return t.Status
 }
 
 // Trial is a trial hash.
@@ -296,6 +312,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		PersistedAt:           d.time(schema.FPersistedAt),
 		SucceededCount:        d.int(schema.FSucceededCount),
 		FailedCount:           d.int(schema.FFailedCount),
+		ErrorCount:            d.int(schema.FErrorCount),
 		TaskCount:             d.int(schema.FTaskCount),
 		RsyncName:             d.str(schema.FRsyncName),
 		SetupCommand:          d.str(schema.FSetupCommand),
@@ -323,6 +340,7 @@ func DecodeTask(key string, h map[string]string) (Task, error) {
 	t := Task{
 		Key: key, Taskset: d.str(schema.FTaskset), SpecFile: d.str(schema.FSpecFile),
 		Status:      d.oneOf(schema.FStatus, "", schema.StatusPassed, schema.StatusPending, schema.StatusFailed),
+		FailureKind: d.str(schema.FFailureKind), Error: d.str(schema.FError),
 		EstimateSec: d.optInt(schema.FEstimateSec),
 	}
 	return t, d.err

@@ -48,6 +48,14 @@ local function in_list(key, value)
   return redis.call('LPOS', key, value) ~= false
 end
 
+-- key_type is the Redis type of key ('none' when missing). TYPE answers a
+-- status reply, a table {ok = ...} in Lua.
+local function key_type(key)
+  local t = redis.call('TYPE', key)
+  if type(t) == 'table' then t = t.ok end
+  return t
+end
+
 -- is_trial_failure: trial statuses that count against max_trials.
 local function is_trial_failure(s)
   return s == 'failed' or s == 'error' or s == 'timeout'
