@@ -175,6 +175,7 @@ func (a *Arbiter) stop(ctx context.Context, ts, status string) error {
 func (a *Arbiter) Sweep(ctx context.Context) error {
 	active, err := a.rdb.LRange(ctx, a.c.Keys.ActiveTaskset(), 0, -1).Result()
 	if err != nil {
+		err = a.c.NameWrongType(ctx, err, schema.KeyType{Key: a.c.Keys.ActiveTaskset(), Type: "list"})
 		return fmt.Errorf("read active tasksets: %w", err)
 	}
 	for _, ts := range active {

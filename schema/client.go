@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -513,13 +512,6 @@ func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, dur
 		return false, scriptErr("record persisted", err)
 	}
 	return n == 1, nil
-}
-
-// IsWrongType reports whether Redis refused a command because the key holds
-// another type of value: a corrupt key, not an outage.
-func IsWrongType(err error) bool {
-	var reply redis.Error
-	return errors.As(err, &reply) && strings.HasPrefix(reply.Error(), "WRONGTYPE")
 }
 
 // ParseTime reads a protocol time (RFC 3339, fractions optional).

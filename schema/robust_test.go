@@ -74,3 +74,17 @@ func TestCorruptTrialListSettlesTheTaskAsError(t *testing.T) {
 		require.Equal(t, "1", e.hget(t, ts, schema.FErrorCount))
 	})
 }
+
+func TestNameWrongTypeNamesTheKey(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		require.NoError(t, e.rd.Set(ctx, e.k.ActiveTaskset(), "x", 0).Err())
+		err := e.rd.LRange(ctx, e.k.ActiveTaskset(), 0, -1).Err()
+		require.True(t, schema.IsWrongType(err))
+		named := e.c.NameWrongType(ctx, err, e.k.Globals()...)
+		require.ErrorIs(t, named, schema.ErrWrongType)
+		require.Contains(t, named.Error(), e.k.ActiveTaskset()+" holds a string, not a list")
+		require.NotContains(t, named.Error(), e.k.Workers())
+		require.Equal(t, ctx.Err(), e.c.NameWrongType(ctx, ctx.Err(), e.k.Globals()...))
+	})
+}

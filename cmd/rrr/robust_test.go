@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +119,43 @@ func TestSpecThatOnlyCrashesIsAnErrorEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(doc), "<error")
 	require.NotContains(t, string(doc), "<failure")
+}
+
+// Global keys of the wrong type (19.4) are named, with what to do, and the
+// processes keep running: `rrr server` without the rsync defaults, the
+// worker retrying its registration until the key is fixed, the loops
+// saying which key holds what instead of asking whether Redis is up.
+func TestWrongTypeGlobalKeysAreNamedAndSurvived(t *testing.T) {
+	srv := ownRedis(t, redistest.Options{})
+	rdb := srv.Client()
+	t.Cleanup(func() { _ = rdb.Close() })
+	sc := schema.NewClient(rdb, "fleet")
+	require.NoError(t, rdb.Set(ctx, sc.Keys.RsyncInfo(), "x", 0).Err())
+	require.NoError(t, rdb.Set(ctx, sc.Keys.Workers(), "x", 0).Err())
+	bin := build(t)
+	global := []string{"--redis", srv.URL(), "--namespace", "fleet"}
+	server := spawn(t, bin, append(global, "server", "--results-dir", t.TempDir(), "--rsync-remote-path", t.TempDir(),
+		"--interval", "200ms", "--sweep-interval", "200ms")...)
+	worker := spawn(t, bin, append(global, "worker", "--id", "w0", "--working-dir", t.TempDir(),
+		"--rsync-remote-path", t.TempDir())...)
+	says := func(p *proc, text string) {
+		t.Helper()
+		require.Eventually(t, func() bool { return strings.Contains(p.stderr.String(), text) }, 30*time.Second,
+			20*time.Millisecond, "rrr %s says %q", p.args, text)
+	}
+	says(server, "fleet:rsync_info holds a string, not a hash")
+	says(worker, "fleet:worker holds a string, not a set")
+	require.False(t, server.exited())
+	require.False(t, worker.exited())
+
+	require.NoError(t, rdb.Del(ctx, sc.Keys.Workers()).Err())
+	require.Eventually(t, func() bool {
+		ok, _ := rdb.SIsMember(ctx, sc.Keys.Workers(), sc.Keys.Worker("w0")).Result()
+		return ok
+	}, 30*time.Second, 20*time.Millisecond, "the worker registers once the key is fixed")
+
+	require.NoError(t, rdb.Set(ctx, sc.Keys.ActiveTaskset(), "x", 0).Err())
+	says(server, "fleet:active_taskset holds a string, not a list")
+	require.NotContains(t, server.stderr.String(), "is Redis up")
+	require.False(t, server.exited())
 }

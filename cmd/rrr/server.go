@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -224,7 +225,14 @@ func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log 
 	if len(pairs) == 0 {
 		return nil
 	}
-	if err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err(); err != nil {
+	err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err()
+	if err = sc.NameWrongType(ctx, err, sc.Keys.Globals()...); errors.Is(err, schema.ErrWrongType) {
+		// The loops do not need it; clients and workers without their own
+		// --rsync-remote-path do, and say so.
+		log.Warn().Err(err).Str("key", sc.Keys.RsyncInfo()).Msg("cannot publish the fleet's rsync defaults; going on without them")
+		return nil
+	}
+	if err != nil {
 		return exitf(exitInfra, "write rsync defaults to %s: %v", sc.Keys.RsyncInfo(), err)
 	}
 	log.Info().Str("key", sc.Keys.RsyncInfo()).Str("rsync_remote_path", c.String("rsync-remote-path")).

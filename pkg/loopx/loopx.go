@@ -114,8 +114,13 @@ func (h *Health) Fail(what string, err error) time.Duration {
 	defer h.mu.Unlock()
 	h.failures++
 	if h.every("fail") {
+		hint := "is Redis up?"
+		if schema.IsWrongType(err) {
+			// Redis is up and refused: the error names the key where it can.
+			hint = "Redis is up, but a key holds the wrong type of value: delete or fix it"
+		}
 		h.log.Error().Err(err).Int("failures", h.failures).Int("not_logged", h.silenced).
-			Msgf("cannot %s; retrying with backoff (is Redis up? this repeats at most once per interval)", what)
+			Msgf("cannot %s; retrying with backoff (%s; this repeats at most once per interval)", what, hint)
 		h.silenced = 0
 		h.logged = true
 	} else {

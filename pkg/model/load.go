@@ -313,7 +313,7 @@ type WorkerState struct {
 func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 	keys, err := r.rdb.SMembers(ctx, r.Keys.Workers()).Result()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read workers: %w", err)
+		return nil, nil, fmt.Errorf("read workers %s: %w", r.Keys.Workers(), err)
 	}
 	sort.Strings(keys)
 	var problems []string
@@ -371,7 +371,7 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 func (r *Reader) Active(ctx context.Context) ([]string, error) {
 	v, err := r.rdb.LRange(ctx, r.Keys.ActiveTaskset(), 0, -1).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read active tasksets: %w", err)
+		return nil, fmt.Errorf("read active tasksets %s: %w", r.Keys.ActiveTaskset(), err)
 	}
 	return v, nil
 }
