@@ -303,7 +303,7 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 			}
 		}
 	}
-	if len(running) == 0 {
+	if len(running) == 0 || a.inOutageGrace() {
 		return nil
 	}
 	names := make([]string, 0, len(slaves))
@@ -347,6 +347,29 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 		tr.status = s
 	}
 	return nil
+}
+
+// inOutageGrace reports whether Redis came back too recently for a missing
+// slave heartbeat to mean a dead slave: heartbeats expired while Redis was
+// away, and their slaves beat again within their interval. Reaping their
+// trials would run them twice and count their time twice.
+func (a *Arbiter) inOutageGrace() bool {
+	if a.cfg.OutageGrace < 0 {
+		return false
+	}
+	// Still failing: Redis answers this check, but the loop has not yet
+	// worked again since it went away.
+	failing := a.health.Failing() > 0
+	back := a.health.RecoveredAt()
+	in := failing || (!back.IsZero() && a.now().Sub(back) < a.cfg.OutageGrace)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if in && !failing && !a.graced.Equal(back) {
+		a.graced = back
+		a.log.Info().Stringer("grace", a.cfg.OutageGrace).
+			Msg("redis is back: lost trials are recovered once slaves have had a heartbeat TTL to beat again")
+	}
+	return in
 }
 
 // untry makes a queued task takeable again by the live slaves of the

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -33,6 +34,9 @@ func logger(c *cli.Context) (zerolog.Logger, error) {
 	if err != nil {
 		return l, usagef("%v", err)
 	}
+	// go-redis prints failed dials itself, once per attempt: through the
+	// process log, rate-limited, instead.
+	redis.SetLogger(loopx.RedisLogger(l))
 	return l, nil
 }
 

@@ -10,14 +10,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/arbiter"
 	"github.com/rrr-dev/rrr/dispatcher"
 	"github.com/rrr-dev/rrr/persister"
-	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -140,8 +138,6 @@ func runLoops(c *cli.Context, name string, which int) error {
 		}
 		durations[f] = d
 	}
-	// go-redis reports each failed dial itself; the loops say it once per interval.
-	redis.SetLogger(loopx.RedisLogger(log))
 
 	ctx, stop := stopOnSignals(log)
 	defer stop()

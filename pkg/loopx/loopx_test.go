@@ -288,3 +288,23 @@ func TestFailingTickDoesNotBlockTheQueue(t *testing.T) {
 		require.Equal(t, 1, logs.Count("error", "cannot run the periodic sweep"))
 	})
 }
+
+// go-redis's own lines (one per failed dial) go through zerolog,
+// rate-limited: a hundred dials in an interval are one warning.
+func TestRedisLoggerIsRateLimited(t *testing.T) {
+	logs := &looptest.Logs{}
+	now := time.Unix(1000, 0)
+	l := loopx.NewRedisLogger(logs.Logger(), 30*time.Second, func() time.Time { return now })
+	for range 100 {
+		l.Printf(context.Background(), "redis: connection pool: failed to dial: %s", "connection refused")
+		now = now.Add(100 * time.Millisecond)
+	}
+	require.Equal(t, 1, logs.Count("warn", "failed to dial"))
+	now = now.Add(30 * time.Second)
+	l.Printf(context.Background(), "redis: connection pool: failed to dial: %s", "connection refused")
+	lines := logs.Find("failed to dial")
+	require.Equal(t, 2, logs.Count("warn", "failed to dial"))
+	last := lines[len(lines)-1]
+	require.Equal(t, "go-redis", last["component"])
+	require.EqualValues(t, 99, last["not_logged"])
+}
