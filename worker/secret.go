@@ -27,7 +27,7 @@ func redisPipe(url string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipe for the slave's redis URL: %w", err)
 	}
-	_, err = io.WriteString(w, url)
+	_, err = io.WriteString(w, url+"\n") // a line, for `read` in a custom slave
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
