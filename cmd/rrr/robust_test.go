@@ -159,3 +159,38 @@ func TestWrongTypeGlobalKeysAreNamedAndSurvived(t *testing.T) {
 	require.NotContains(t, server.stderr.String(), "is Redis up")
 	require.False(t, server.exited())
 }
+
+// redis-server killed while a spec runs, for longer than the slaves'
+// heartbeat TTL, and restarted on its append-only file (19.9): the slave
+// lived through it, so its trial is not errored and run again; the spec
+// passes in that trial and the run succeeds. The slave beats less often
+// than the arbiter backs off (5 s at most), so the arbiter looks before the
+// slave has beaten again.
+func TestOutageKeepsTheTrialOfALiveSlaveEndToEnd(t *testing.T) {
+	f := newFleet(t, fleetOptions{workers: 1, slaves: 1, appendOnly: true,
+		serverArgs: []string{"--interval", "500ms", "--sweep-interval", "200ms"},
+		workerArgs: []string{"--heartbeat-ttl", "8s", "--heartbeat-interval", "7s", "--stop-grace", "3s"}})
+	dir := project(t, map[string]string{"specs/slow.sh": "sleep 25\n"})
+	run, key := f.start(t, "--wait", "--dir", dir, "--trial-command", "sh {file}", "--format", "exit-code",
+		"--rsync-name", "outage", "specs/slow.sh")
+	task := schema.Task(key, "specs/slow.sh")
+	require.Eventually(t, func() bool { return len(redistest.List(t, f.rdb, schema.TaskTrials(task))) == 1 },
+		30*time.Second, 10*time.Millisecond, "the trial starts")
+	f.redis.Kill()
+	require.Eventually(t, func() bool { return strings.Contains(f.server.stderr.String(), "retrying with backoff") },
+		30*time.Second, 10*time.Millisecond, "the server notices that Redis is gone")
+	time.Sleep(9 * time.Second) // longer than the heartbeat TTL: every heartbeat expires in the outage
+	require.NoError(t, f.redis.Restart())
+
+	require.Equal(t, exitOK, run.exit(t, time.Minute), run.stderr.String())
+	s := f.snapshot(t, key)
+	require.Len(t, s.Tasks, 1)
+	// A speculative copy may start beside it (one slave, and the arbiter
+	// lets it take the task again); what must not happen is the live
+	// slave's trial taken for lost.
+	first := s.Tasks[0].Trials[0]
+	require.Equal(t, schema.StatusPassed, first.Status, "the trial was not errored as lost: %s", first.Error)
+	for _, tr := range s.Tasks[0].Trials {
+		require.NotContains(t, tr.Error, "heartbeat expired")
+	}
+}
