@@ -194,3 +194,33 @@ func TestOutageKeepsTheTrialOfALiveSlaveEndToEnd(t *testing.T) {
 		require.NotContains(t, tr.Error, "heartbeat expired")
 	}
 }
+
+// `rrr show` of a taskset set aside for a field it cannot read prints the
+// taskset with the reason, and exits 4, instead of failing to read it.
+func TestShowOfASetAsideTaskset(t *testing.T) {
+	m := newMini(t)
+	ts, err := m.sc.CreateTaskset(ctx, "poison", schema.TasksetSpec{TrialCommand: "true {file}", Specs: []string{"a"}})
+	require.NoError(t, err)
+	require.NoError(t, m.rdb.HSet(ctx, ts, schema.FMaxTrials, "notanumber").Err())
+	_, err = m.sc.FailTaskset(ctx, ts, (&model.FieldError{Field: schema.FMaxTrials, Value: "notanumber", Want: "a whole number"}).SetAside())
+	require.NoError(t, err)
+	code, stdout, stderr := rrr(t, "--redis", m.url, "show", "poison")
+	require.Equal(t, exitInfra, code, stderr)
+	require.Contains(t, stdout, "taskset  "+ts)
+	require.Contains(t, stdout, `field max_trials = "notanumber"`)
+}
+
+// A cancel of a taskset with a corrupt trial list cancels it, and says so
+// without an error; `show` then names the key (19.12).
+func TestCancelAndShowWithACorruptTrialList(t *testing.T) {
+	m := newMini(t)
+	ts, err := m.sc.CreateTaskset(ctx, "corrupt", schema.TasksetSpec{TrialCommand: "true {file}", Specs: []string{"a", "b"}})
+	require.NoError(t, err)
+	require.NoError(t, m.rdb.Set(ctx, schema.TaskTrials(schema.Task(ts, "b")), "x", 0).Err())
+	code, _, stderr := rrr(t, "--redis", m.url, "cancel", "corrupt")
+	require.Equal(t, exitOK, code, stderr)
+	require.NotContains(t, stderr, "WRONGTYPE")
+	code, stdout, stderr := rrr(t, "--redis", m.url, "show", "corrupt")
+	require.Equal(t, exitCancelled, code, stderr)
+	require.Contains(t, stdout+stderr, schema.TaskTrials(schema.Task(ts, "b")))
+}
