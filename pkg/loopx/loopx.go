@@ -89,7 +89,8 @@ type Health struct {
 	failures  int       // since the loop last worked
 	silenced  int       // failures not logged since the last line
 	logged    bool      // a failure of this episode was logged
-	recovered time.Time // when the loop last worked again after failures
+	outage    bool      // a failure of this episode may be Redis away (not a corrupt key)
+	recovered time.Time // when the loop last worked again after an outage
 }
 
 // NewHealth returns a Health logging to log; zero durations take the defaults.
@@ -115,6 +116,7 @@ func (h *Health) Fail(what string, err error) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failures++
+	h.outage = h.outage || !schema.IsWrongType(err)
 	if h.every("fail") {
 		hint := "is Redis up?"
 		if schema.IsWrongType(err) {
@@ -145,14 +147,14 @@ func (h *Health) OK() {
 	if h.failures > 0 && h.logged {
 		h.log.Info().Int("failures", h.failures).Msg("working again after transient failures")
 	}
-	if h.failures > 0 {
+	if h.outage {
 		h.recovered = h.now()
 	}
-	h.failures, h.silenced, h.backoff, h.logged = 0, 0, 0, false
+	h.failures, h.silenced, h.backoff, h.logged, h.outage = 0, 0, 0, false, false
 }
 
 // RecoveredAt is when the loop last worked again after transient failures
-// (Redis came back, say); zero if it never failed.
+// other than a corrupt key (Redis came back, say); zero if there were none.
 func (h *Health) RecoveredAt() time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -308,3 +308,18 @@ func TestRedisLoggerIsRateLimited(t *testing.T) {
 	require.Equal(t, "go-redis", last["component"])
 	require.EqualValues(t, 99, last["not_logged"])
 }
+
+// RecoveredAt marks the end of an outage, not of a corrupt key's failures:
+// the arbiter's grace for heartbeats follows it.
+func TestHealthRecoveredAtFollowsOutagesOnly(t *testing.T) {
+	now := time.Unix(1000, 0)
+	h := loopx.NewHealth((&looptest.Logs{}).Logger(), 0, 0, 0, func() time.Time { return now })
+	require.True(t, h.RecoveredAt().IsZero())
+	h.Fail("take", fmt.Errorf("read: %w", schema.ErrWrongType))
+	h.OK()
+	require.True(t, h.RecoveredAt().IsZero(), "a corrupt key is not an outage")
+	h.Fail("take", errors.New("dial tcp: connection refused"))
+	now = now.Add(time.Second)
+	h.OK()
+	require.Equal(t, now, h.RecoveredAt())
+}
