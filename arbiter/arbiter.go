@@ -18,6 +18,12 @@ import (
 // DefaultSweepInterval is how often every active taskset is checked.
 const DefaultSweepInterval = 5 * time.Second
 
+// DefaultOutageGrace is how long after Redis comes back the arbiter waits
+// before it takes a missing slave heartbeat for a dead slave: one slave
+// heartbeat TTL (worker.DefaultHeartbeatTTL). Heartbeats expire during an
+// outage while their slaves live on; they beat again within their interval.
+const DefaultOutageGrace = 10 * time.Second
+
 // Config tunes an arbiter; zero values take the defaults.
 type Config struct {
 	// ConsumerID names this arbiter on the arbiter queue (default
@@ -28,6 +34,10 @@ type Config struct {
 	SweepInterval time.Duration
 	// Queue tunes the reliable queue consumer (pop, heartbeat, recovery).
 	Queue loopx.ConsumerConfig
+	// OutageGrace is how long after the arbiter could reach Redis again it
+	// trusts no missing slave heartbeat (default DefaultOutageGrace; at
+	// least the slaves' heartbeat TTL). Negative: no grace.
+	OutageGrace time.Duration
 	// BackoffMin, BackoffMax bound the wait after a transient failure;
 	// LogInterval is how often a repeating failure is logged.
 	BackoffMin, BackoffMax, LogInterval time.Duration
@@ -51,6 +61,7 @@ type Arbiter struct {
 
 	mu     sync.Mutex
 	bad    func(kind string) bool // rate limit of logs about malformed tasksets
+	graced time.Time              // the recovery whose grace was last logged
 	queue  *schema.Queue
 	runner *loopx.Consumer
 }
@@ -71,6 +82,9 @@ func New(cfg Config, deps Deps) (*Arbiter, error) {
 	}
 	if cfg.LogInterval == 0 {
 		cfg.LogInterval = loopx.DefaultLogInterval
+	}
+	if cfg.OutageGrace == 0 {
+		cfg.OutageGrace = DefaultOutageGrace
 	}
 	cfg.Queue = cfg.Queue.WithDefaults()
 	cfg.Queue.TickInterval = cfg.SweepInterval
@@ -201,6 +215,7 @@ func (a *Arbiter) stop(ctx context.Context, ts, status string) error {
 func (a *Arbiter) Sweep(ctx context.Context) error {
 	active, err := a.rdb.LRange(ctx, a.c.Keys.ActiveTaskset(), 0, -1).Result()
 	if err != nil {
+		err = a.c.NameWrongType(ctx, err, schema.KeyType{Key: a.c.Keys.ActiveTaskset(), Type: "list"})
 		return fmt.Errorf("read active tasksets: %w", err)
 	}
 	for _, ts := range active {

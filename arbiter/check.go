@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rrr-dev/rrr/pkg/loopx"
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
-
-// chunk bounds the commands of one pipeline, so that a taskset of 100,000
-// tasks is read in steps that do not block Redis for long.
-const chunk = 1000
 
 // trialInfo is what a check reads of a trial.
 type trialInfo struct {
@@ -35,6 +32,8 @@ type taskInfo struct {
 	done bool
 	// runningSeen: settle_task found a trial running that the read missed.
 	runningSeen bool
+	// corrupt: its trial list holds another type; settle_task settles it.
+	corrupt bool
 }
 
 func (t *taskInfo) count(statuses ...string) int {
@@ -82,6 +81,8 @@ func (t *taskInfo) mayDuplicate(maxTrials int) bool {
 // merely queued or running, which is most of them in a large taskset.
 func (t *taskInfo) worthSettling(maxTrials int) bool {
 	switch {
+	case t.corrupt:
+		return true
 	case t.count(schema.StatusPassed, schema.StatusPending) > 0:
 		return true
 	case t.running() > 0:
@@ -99,26 +100,25 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	if _, ok := a.c.Keys.TasksetID(ts); !ok {
 		return fmt.Errorf("check %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, a.c.Keys.Namespace())
 	}
-	vals, err := a.rdb.HMGet(ctx, ts, schema.FStatus, schema.FMaxTrials, schema.FCreatedAt).Result()
+	h, err := a.rdb.HGetAll(ctx, ts).Result()
 	if err != nil {
 		return fmt.Errorf("check taskset %s: %w", ts, err)
 	}
-	if vals[0] == nil && vals[1] == nil && vals[2] == nil {
+	if len(h) == 0 {
 		return fmt.Errorf("check taskset %s: %w: no such taskset (expired or never created)", ts, loopx.ErrBadInput)
+	}
+	t, err := model.DecodeTaskset(a.c.Keys, ts, h)
+	var bad *model.FieldError
+	if errors.As(err, &bad) && !schema.IsFinal(t.Status) {
+		return a.setAside(ctx, ts, bad)
 	}
 	// No status: a taskset of the original client that no worker has had
 	// yet; there is nothing to recover or finish before its dispatch.
-	status, _ := vals[0].(string)
-	if status != schema.StatusRunning {
-		a.log.Debug().Str("taskset", ts).Str("status", status).Msg("check: taskset is not running")
+	if t.Status != schema.StatusRunning {
+		a.log.Debug().Str("taskset", ts).Str("status", t.Status).Msg("check: taskset is not running")
 		return nil
 	}
-	maxTrials := 1 // as settle_task reads it
-	if s, ok := vals[1].(string); ok {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			maxTrials = n
-		}
-	}
+	maxTrials := max(t.MaxTrials, 1) // as settle_task reads it
 
 	left, err := a.rdb.LRange(ctx, schema.TasksLeft(ts), 0, -1).Result()
 	if err != nil {
@@ -240,7 +240,7 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		}
 	}
 	lists := make([]*redis.StringSliceCmd, len(left))
-	if err := pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
 		lists[i] = p.LRange(ctx, schema.TaskTrials(left[i]), 0, -1)
 	}); err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trial lists: %w", ts, err)
@@ -253,6 +253,12 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 			t.queuePos, t.queued = p, true
 		}
 		keys := lists[i].Val()
+		if err := lists[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
+			if !schema.IsWrongType(err) {
+				return nil, fmt.Errorf("check taskset %s: read trial list of %s: %w", ts, k, err)
+			}
+			t.corrupt, keys = true, nil
+		}
 		t.trials = make([]trialInfo, len(keys))
 		for j, tk := range keys {
 			t.trials[j].key = tk
@@ -261,13 +267,17 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		tasks[i] = t
 	}
 	hashes := make([]*redis.SliceCmd, len(all))
-	if err := pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
 		hashes[i] = p.HMGet(ctx, all[i].key, schema.FStatus, schema.FSlave, schema.FStartedAt)
 	}); err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trials: %w", ts, err)
 	}
 	for i, tr := range all {
 		v := hashes[i].Val()
+		if hashes[i].Err() != nil || len(v) < 3 {
+			tr.status = "missing" // settle_task names what is wrong with it
+			continue
+		}
 		tr.status, _ = v[0].(string)
 		tr.slave, _ = v[1].(string)
 		if s, ok := v[2].(string); ok {
@@ -296,7 +306,7 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 			}
 		}
 	}
-	if len(running) == 0 {
+	if len(running) == 0 || a.inOutageGrace() {
 		return nil
 	}
 	names := make([]string, 0, len(slaves))
@@ -305,14 +315,14 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 			names = append(names, s)
 		}
 	}
-	if err := pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
 		slaves[names[i]] = p.Exists(ctx, schema.Heartbeat(names[i]))
 	}); err != nil {
 		return fmt.Errorf("read slave heartbeats: %w", err)
 	}
 	for _, tr := range running {
-		if c := slaves[tr.slave]; c != nil && c.Val() == 1 {
-			continue
+		if c := slaves[tr.slave]; c != nil && (c.Val() == 1 || c.Err() != nil) {
+			continue // alive, or not known to be dead
 		}
 		reason := fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
 		if tr.slave == "" {
@@ -345,6 +355,29 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 	return nil
 }
 
+// inOutageGrace reports whether Redis came back too recently for a missing
+// slave heartbeat to mean a dead slave: heartbeats expired while Redis was
+// away, and their slaves beat again within their interval. Reaping their
+// trials would run them twice and count their time twice.
+func (a *Arbiter) inOutageGrace() bool {
+	if a.cfg.OutageGrace < 0 {
+		return false
+	}
+	// Still failing: Redis answers this check, but the loop has not yet
+	// worked again since it went away.
+	failing := a.health.Failing() > 0
+	back := a.health.RecoveredAt()
+	in := failing || (!back.IsZero() && a.now().Sub(back) < a.cfg.OutageGrace)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if in && !failing && !a.graced.Equal(back) {
+		a.graced = back
+		a.log.Info().Stringer("grace", a.cfg.OutageGrace).
+			Msg("redis is back: lost trials are recovered once slaves have had a heartbeat TTL to beat again")
+	}
+	return in
+}
+
 // untry makes a queued task takeable again by the live slaves of the
 // taskset when every one of them has taken it before. A slave never takes a
 // task twice (take_task), so without this a task that failed on every live
@@ -367,7 +400,7 @@ func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTr
 		return fmt.Errorf("check taskset %s: read slaves: %w", ts, err)
 	}
 	beats := make([]*redis.IntCmd, len(slaves))
-	if err := pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
 		beats[i] = p.Exists(ctx, schema.Heartbeat(slaves[i]))
 	}); err != nil {
 		return fmt.Errorf("check taskset %s: read slave heartbeats: %w", ts, err)
@@ -382,7 +415,7 @@ func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTr
 		return nil // nobody to run it yet; workers will come
 	}
 	tried := make([]*redis.BoolCmd, len(cands)*len(live))
-	if err := pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
 		tried[i] = p.SIsMember(ctx, schema.SlaveTried(live[i%len(live)]), cands[i/len(live)].key)
 	}); err != nil {
 		return fmt.Errorf("check taskset %s: read tried tasks: %w", ts, err)
@@ -441,6 +474,22 @@ func (a *Arbiter) finish(ctx context.Context, ts string) error {
 	return nil
 }
 
+// setAside fails a taskset whose hash cannot be read, with the field and
+// its value as the reason: it leaves the active list, its workers leave it
+// on the "finished" event, and the persister stores what can be read.
+// Left active, every loop would trip on it again and again.
+func (a *Arbiter) setAside(ctx context.Context, ts string, bad *model.FieldError) error {
+	failed, err := a.c.FailTaskset(ctx, ts, bad.SetAside())
+	if err != nil {
+		return fmt.Errorf("set aside taskset %s: %w", ts, err)
+	}
+	if failed {
+		a.log.Warn().Str("taskset", ts).Str("reason", bad.Reason()).
+			Msg("failed a taskset that cannot be read; fix the client that wrote it")
+	}
+	return nil
+}
+
 // logBad logs a malformed object at most once per log interval.
 func (a *Arbiter) logBad(key string, err error, msg string) {
 	a.mu.Lock()
@@ -449,21 +498,4 @@ func (a *Arbiter) logBad(key string, err error, msg string) {
 	if logIt {
 		a.log.Warn().Err(err).Str("key", key).Msg(msg)
 	}
-}
-
-// pipelined runs n commands, added by add, in pipelines of at most chunk.
-func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				add(p, i)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-	}
-	return nil
 }

@@ -24,8 +24,14 @@
 //
 // # Check
 //
+//  0. A taskset whose hash has a field that cannot be read is failed with
+//     the field and value as its status_reason (see package schema), once.
 //  1. A running trial whose slave's heartbeat is gone is finished as error
 //     ("slave <key> lost: heartbeat expired"): that slave will never report.
+//     Not while the arbiter cannot reach Redis, nor for OutageGrace (one
+//     heartbeat TTL) after it can again: heartbeats expire during an
+//     outage while their slaves live on, and beat again once it is over.
+//     A task whose trial list is corrupt is settled as error (settle_task).
 //  2. Every left task whose state calls for it is settled: a verdict whose
 //     trial command was lost is given, a task a slave took and never
 //     started (it died) is queued again.
@@ -74,7 +80,8 @@
 //	 [ running ] --- last task settled, or check with none left ---> [ succeeded ]  (failed_count = 0)
 //	      |                                                      \-> [ failed ]     (failed_count > 0)
 //	      |--- cancel (rrr cancel, or a cancel command) ----------> [ cancelled ]
-//	      \--- fail (setup failed, slaves keep crashing) ---------> [ failed ]
+//	      \--- fail (setup failed, slaves keep crashing, ---------> [ failed ]
+//	            a field that cannot be read)
 //
 // Every final state removes the taskset from active_taskset, drops its
 // task queue (tasks without a verdict keep an empty status) and pushes it

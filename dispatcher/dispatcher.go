@@ -140,8 +140,13 @@ type worker struct {
 }
 
 // Round removes dead workers and dispatches the active tasksets once. It
-// returns only transient errors; malformed values are logged and skipped.
+// returns only transient errors and corrupt global keys (named);
+// malformed values of a taskset or worker are logged and skipped.
 func (d *Dispatcher) Round(ctx context.Context) error {
+	return d.c.NameWrongType(ctx, d.round(ctx), d.c.Keys.Globals()...)
+}
+
+func (d *Dispatcher) round(ctx context.Context) error {
 	idle, err := d.reapWorkers(ctx)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -158,6 +159,10 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 	if err != nil {
 		return fmt.Errorf("persist: %w", err)
 	}
+	if !schema.IsFinal(snap.Status) && snap.Unreadable != nil {
+		// Left to the arbiter, which fails it (arbiter/check.go) and pushes it again.
+		return fmt.Errorf("persist: %w", snap.Unreadable)
+	}
 	if !schema.IsFinal(snap.Status) {
 		// Only a finished taskset is pushed; a stray key must not block the queue.
 		p.log.Warn().Str("taskset", ts).Str("status", snap.Status).Msg("skipping a taskset that has not finished")
@@ -230,7 +235,7 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 	for {
 		statuses := make([]*redis.SliceCmd, len(running))
 		beats := make([]*redis.IntCmd, len(running))
-		if err := pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
+		if err := redisx.Pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
 			statuses[i] = pl.HMGet(ctx, running[i].key, schema.FStatus, schema.FStartedAt)
 			beats[i] = pl.Exists(ctx, schema.Heartbeat(running[i].slave))
 		}); err != nil && !errors.Is(err, redis.Nil) {
@@ -248,6 +253,10 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 		for i, tr := range running {
 			// A running trial has a start and no status field.
 			v := statuses[i].Val()
+			if len(v) < 2 { // the read failed on this key (a wrong type): it cannot run
+				changed = true
+				continue
+			}
 			if st, _ := v[0].(string); st != "" || v[1] == nil {
 				changed = true // recorded by its slave (or gone with its hash)
 				continue
@@ -301,9 +310,6 @@ func Durations(s *model.Snapshot) map[string]float64 {
 	return out
 }
 
-// chunk bounds the commands of one pipeline.
-const chunk = 1000
-
 // expire sets the expiry of every key of taskset ts and returns how many
 // keys it named. Keys are read from Redis, not from the snapshot, so that
 // objects that did not decode expire too. A heartbeat keeps its own short
@@ -322,7 +328,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts)}
 	tasks := tasksCmd.Val()
 	trialLists := make([]*redis.StringSliceCmd, len(tasks))
-	if err := pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
 		trialLists[i] = pl.LRange(ctx, schema.TaskTrials(tasks[i]), 0, -1)
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: read trial lists: %w", ts, err)
@@ -336,7 +342,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 	}
 	slaves := slavesCmd.Val()
 	ttls := make([]*redis.DurationCmd, len(slaves))
-	if err := pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
 		ttls[i] = pl.PTTL(ctx, schema.Heartbeat(slaves[i]))
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: read slave heartbeats: %w", ts, err)
@@ -347,26 +353,10 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 			keys = append(keys, schema.Heartbeat(s))
 		}
 	}
-	if err := pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
+	if err := redisx.Pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
 		pl.Expire(ctx, keys[i], p.cfg.Keep)
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	return len(keys), nil
-}
-
-// pipelined runs n commands, added by add, in pipelines of at most chunk.
-func pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				add(p, i)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -263,7 +263,7 @@ func (c *Client) SettleTask(ctx context.Context, task string) (out SettleOutcome
 	}
 	for range maxStaleRetries {
 		trials, err := c.rdb.LRange(ctx, TaskTrials(task), 0, -1).Result()
-		if err != nil {
+		if err != nil && !IsWrongType(err) { // the script settles a corrupt list
 			return "", "", fmt.Errorf("settle task %s: %w", task, err)
 		}
 		keys := append([]string{task, TaskTrials(task), ts, TasksLeft(ts), TaskQueue(ts),

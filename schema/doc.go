@@ -33,7 +33,8 @@
 //	  …:tasks_left                      list   task keys without a verdict
 //	  …:assigned                  (ext) set    workers holding the taskset (<= max_workers)
 //	  …:events                    (ext) channel pub/sub: started, queued, settled, finished
-//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file (+ext requeued)
+//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file
+//	                                           (+ext requeued, failure_kind, error)
 //	  …:trial                           list   trial keys
 //	$NS:taskset:$TS:task:$TK:trial:$TR  hash   task, slave, started_at, finished_at, status,
 //	                                           stdout, stderr, passed, pending, failed (+ext)
@@ -48,6 +49,33 @@
 //	<queue>:consumers             (ext) set    consumer ids of a reliable queue
 //	<queue>:processing:<id>       (ext) list   entries consumer <id> took and has not acked
 //	<queue>:processing:<id>:heartbeat (ext)    string with a TTL
+//
+// # Fields of ours (ext) that change what a status means
+//
+// A taskset's status_reason says why it was cancelled or failed rather
+// than finished by itself: a cancel ("SIGINT while ..."), a setup that
+// failed, slaves that kept crashing, or a hash that cannot be read. A
+// taskset with any field that does not decode (max_trials = "notanumber",
+// a status outside the protocol's set, a garbage time) is failed once by
+// stop_taskset with status_reason naming the field and its value, "the
+// taskset cannot be read: field max_trials = "notanumber" (want a whole
+// number); it was set aside ...": it leaves active_taskset, its workers
+// leave on the "finished" event, and the persister stores it (the bad
+// field reads as zero) and expires its keys. The arbiter's check and a
+// worker given it both do this (model.FieldError.SetAside); only the first
+// call changes anything.
+//
+// A task whose trials only errored (error: the slave was killed, lost, or
+// could not run the command; never failed or timeout) did not fail a test.
+// Its status stays failed, the protocol's value, so that the original
+// RRRSpec readers and counters see what they always saw; settle_task adds
+// failure_kind = "error" to the task and counts it in the taskset's
+// error_count, which is part of failed_count. rrr's client reads such a
+// task as "error" (model.Task.Verdict) and a taskset whose failed tasks all
+// have it as an infrastructure error (exit 4), and JUnit reports it as
+// <error>. A task whose trial list holds another type (a corrupt key) is
+// settled the same way at once, with its error field naming the key; no
+// trial starts on it.
 //
 // # Scripts
 //

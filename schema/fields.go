@@ -24,7 +24,8 @@ const (
 	FRsyncOptions    = "rsync_options"     // extra rsync arguments of the upload
 	FTaskCount       = "task_count"        // number of tasks at creation
 	FPersistedAt     = "persisted_at"      // set once, by the persister
-	FStatusReason    = "status_reason"     // why a taskset was cancelled or failed
+	FStatusReason    = "status_reason"     // why a taskset was cancelled, failed or set aside
+	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
 )
 
 // Task hash fields.
@@ -36,7 +37,16 @@ const (
 	// was taken (settle_task, requeue_task): a task never requeued is not
 	// in the queue once it has a trial, so settle_task need not scan it.
 	FRequeued = "requeued"
+	// FFailureKind (ext) is FailureError on a failed task none of whose
+	// trials failed or timed out: they only errored (crashed, lost, could
+	// not run). Its status stays failed, the protocol's; clients show it as
+	// error and blame the infrastructure, not the tests. A task may carry
+	// FError too, when it was settled without trials to read.
+	FFailureKind = "failure_kind"
 )
+
+// FailureError is the FFailureKind of a task that failed by errors alone.
+const FailureError = "error"
 
 // Trial hash fields.
 const (

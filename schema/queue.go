@@ -53,6 +53,7 @@ func (q *Queue) Take(ctx context.Context, timeout time.Duration) (string, error)
 		return "", nil
 	}
 	if err != nil {
+		err = q.c.NameWrongType(ctx, err, KeyType{q.queue, "list"}, KeyType{q.processing(), "list"})
 		return "", fmt.Errorf("take from %s: %w", q.queue, err)
 	}
 	return v, nil

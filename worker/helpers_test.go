@@ -40,7 +40,12 @@ func slaveMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
-	rdb, err := redisx.Open(ctx, os.Getenv(worker.EnvRedis))
+	url, _, err := worker.SlaveRedisURL(os.Getenv)
+	if err != nil {
+		log.Error().Err(err).Msg("slave")
+		return 2
+	}
+	rdb, err := redisx.Open(ctx, url)
 	if err != nil {
 		log.Error().Err(err).Msg("slave")
 		return 4

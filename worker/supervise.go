@@ -165,10 +165,17 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 		p.cmd = exec.Command(cfg.SlaveCommand[0], cfg.SlaveCommand[1:]...)
 	}
 	p.cmd.Dir = wc
-	// Later entries win over earlier ones of the same name.
-	env := append(os.Environ(), cfg.SlaveEnv...)
+	// Later entries win over earlier ones of the same name. The Redis URL
+	// goes through a pipe, never the environment (see EnvRedisFD).
+	env := append(withoutEnv(os.Environ(), EnvRedis, EnvRedisFD), withoutEnv(cfg.SlaveEnv, EnvRedis)...)
 	env = append(env, sc.Env()...)
-	p.cmd.Env = append(env, EnvRedis+"="+cfg.RedisURL, EnvNamespace+"="+cfg.Namespace)
+	p.cmd.Env = append(env, EnvRedisFD+"="+strconv.Itoa(slaveRedisFD), EnvNamespace+"="+cfg.Namespace)
+	url, err := redisPipe(cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	defer url.Close() // the slave has its own copy once started
+	p.cmd.ExtraFiles = []*os.File{url}
 	p.cmd.Stdout, p.cmd.Stderr = cfg.SlaveOutput, cfg.SlaveOutput
 	p.cmd.WaitDelay = cfg.StopGrace // only used when the output is not a file
 	if err := proc.StartInGroup(p.cmd); err != nil {

@@ -61,8 +61,20 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 		}
 	}()
 	ts, err := model.NewReader(w.c.Redis(), w.c.Keys).Taskset(ctx, key)
+	var bad *model.FieldError
+	if errors.As(err, &bad) && !schema.IsFinal(ts.Status) {
+		// Leaving it would only have it dispatched here again: fail it,
+		// as the arbiter does (arbiter/check.go).
+		log.Warn().Err(err).Msg("the taskset cannot be read: failing it")
+		if _, err := w.c.FailTaskset(bg, key, bad.SetAside()); err != nil {
+			log.Error().Err(err).Msg("fail the taskset")
+		}
+		return
+	}
 	if err != nil {
-		log.Error().Err(err).Msg("read the taskset; leaving it")
+		// It comes back from the dispatcher: wait, and say so once per
+		// interval, not once per round trip.
+		w.pause(ctx, "read taskset "+key+" (leaving it)", err)
 		return
 	}
 	if ts.Status != schema.StatusRunning {

@@ -77,7 +77,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := os.MkdirAll(w.cfg.WorkingDir, 0o755); err != nil {
 		return fmt.Errorf("working directory: %w", err)
 	}
-	if err := w.register(ctx); err != nil {
+	if err := w.registerRetrying(ctx); err != nil || ctx.Err() != nil {
 		return err
 	}
 	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
@@ -106,7 +106,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			w.pause(ctx, "pop", err)
+			w.pause(ctx, "pop", w.c.NameWrongType(ctx, err, schema.KeyType{Key: schema.WorkerQueue(w.key), Type: "list"}))
 			continue
 		}
 		w.runTaskset(ctx, v[1])
@@ -118,6 +118,23 @@ func (w *Worker) fields() map[string]string {
 	return map[string]string{
 		schema.FWorkerType: w.cfg.WorkerType, schema.FHost: w.cfg.Host,
 		schema.FSlaves: strconv.Itoa(w.cfg.Slaves), schema.FPid: strconv.Itoa(os.Getpid()),
+	}
+}
+
+// registerRetrying registers the worker; while a global key it needs holds
+// the wrong type of value it says which, once per interval, and tries
+// again, so that the worker comes up once someone fixes the key.
+func (w *Worker) registerRetrying(ctx context.Context) error {
+	for {
+		err := w.c.NameWrongType(ctx, w.register(ctx), schema.KeyType{Key: w.c.Keys.Workers(), Type: "set"},
+			schema.KeyType{Key: w.key, Type: "hash"})
+		if !errors.Is(err, schema.ErrWrongType) {
+			return err
+		}
+		w.pause(ctx, "register", err)
+		if ctx.Err() != nil {
+			return nil
+		}
 	}
 }
 

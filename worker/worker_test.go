@@ -474,3 +474,45 @@ func TestWorkerRegistersAgainAfterBeingRemoved(t *testing.T) {
 		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
 	})
 }
+
+// A trial cannot read the Redis URL (it may hold a password) back from its
+// slave: not from the slave's environment, nor from a descriptor it
+// inherited; the slave still reached Redis.
+func TestTrialCannotReadTheRedisURL(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"spec/a.sh": `
+tr '\0' '\n' < /proc/$PPID/environ | grep -c '^RRR_REDIS=' || true
+tr '\0' '\n' < /proc/$PPID/environ | grep -c '^RRR_REDIS_FD=' || true
+[ -e /proc/self/fd/3 ] && echo fd3-open || echo fd3-closed
+grep -c '` + strings.TrimPrefix(b.URL, "redis://") + `' /proc/$PPID/environ || true`})
+		w := e.startWorker(t, func(c *worker.Config) {
+			// as when the worker's own environment holds it (systemd)
+			c.SlaveEnv = append(c.SlaveEnv, worker.EnvRedis+"="+b.URL)
+		})
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", ResultFormat: schema.FormatExitCode,
+			Specs: []string{"spec/a.sh"}})
+		e.dispatch(t, ts, w)
+		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
+		tr := task(t, e.load(t, ts), "spec/a.sh").Trials[0]
+		require.Equal(t, "0\n1\nfd3-closed\n0\n", tr.Stdout)
+	})
+}
+
+// A taskset the worker cannot read is failed with the field as the reason,
+// and the worker is free at once: leaving it would only have it
+// dispatched to the same worker again, round after round.
+func TestWorkerFailsATasksetItCannotRead(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		e.write(t, map[string]string{"spec/a.sh": "true"})
+		w := e.startWorker(t, nil)
+		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"spec/a.sh"}})
+		require.NoError(t, b.RDB.HSet(bg, ts, schema.FLeastTimeoutSec, "soon").Err())
+		e.dispatch(t, ts, w)
+		require.Equal(t, schema.StatusFailed, e.waitStatus(t, ts))
+		require.Contains(t, e.hget(t, ts, schema.FStatusReason), `least_timeout_sec = "soon"`)
+		require.Eventually(t, func() bool { return e.hget(t, w.key, schema.FTaskset) == "" }, wait, 10*time.Millisecond)
+		require.NotContains(t, e.list(t, e.c.Keys.ActiveTaskset()), ts)
+	})
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -32,13 +34,24 @@ func logger(c *cli.Context) (zerolog.Logger, error) {
 	if err != nil {
 		return l, usagef("%v", err)
 	}
+	// go-redis prints failed dials itself, once per attempt: through the
+	// process log, rate-limited, instead.
+	redis.SetLogger(loopx.RedisLogger(l))
 	return l, nil
 }
 
 // connect opens Redis from the global flags; an unreachable Redis exits
-// with exitInfra and says what to do.
+// with exitInfra and says what to do, a malformed URL is a usage error.
 func connect(ctx context.Context, c *cli.Context) (*redis.Client, *schema.Client, error) {
-	rdb, err := redisx.Open(ctx, c.String("redis"))
+	return connectTo(ctx, c, c.String("redis"))
+}
+
+// connectTo is connect to the Redis at url.
+func connectTo(ctx context.Context, c *cli.Context, url string) (*redis.Client, *schema.Client, error) {
+	rdb, err := redisx.Open(ctx, url)
+	if errors.Is(err, redisx.ErrBadURL) {
+		return nil, nil, usagef("--redis (or RRR_REDIS): %v", err)
+	}
 	if err != nil {
 		return nil, nil, exitf(exitInfra, "%v", err)
 	}

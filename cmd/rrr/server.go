@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -9,14 +10,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/arbiter"
 	"github.com/rrr-dev/rrr/dispatcher"
 	"github.com/rrr-dev/rrr/persister"
-	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -136,8 +135,6 @@ func runLoops(c *cli.Context, name string, which int) error {
 		}
 		durations[f] = d
 	}
-	// go-redis reports each failed dial itself; the loops say it once per interval.
-	redis.SetLogger(loopx.RedisLogger(log))
 
 	ctx, stop := stopOnSignals(log)
 	defer stop()
@@ -221,7 +218,14 @@ func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log 
 	if len(pairs) == 0 {
 		return nil
 	}
-	if err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err(); err != nil {
+	err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err()
+	if err = sc.NameWrongType(ctx, err, sc.Keys.Globals()...); errors.Is(err, schema.ErrWrongType) {
+		// The loops do not need it; clients and workers without their own
+		// --rsync-remote-path do, and say so.
+		log.Warn().Err(err).Str("key", sc.Keys.RsyncInfo()).Msg("cannot publish the fleet's rsync defaults; going on without them")
+		return nil
+	}
+	if err != nil {
 		return exitf(exitInfra, "write rsync defaults to %s: %v", sc.Keys.RsyncInfo(), err)
 	}
 	log.Info().Str("key", sc.Keys.RsyncInfo()).Str("rsync_remote_path", c.String("rsync-remote-path")).

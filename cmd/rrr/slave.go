@@ -37,7 +37,16 @@ func slaveAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	rdb, cl, err := connect(ctx, c)
+	// The worker hands the Redis URL over a pipe, not the environment, so
+	// that no trial can read it back (worker.EnvRedisFD).
+	url, ok, err := worker.SlaveRedisURL(os.Getenv)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if !ok {
+		url = c.String("redis")
+	}
+	rdb, cl, err := connectTo(ctx, c, url)
 	if err != nil {
 		return err
 	}

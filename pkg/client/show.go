@@ -39,8 +39,12 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		status += ": " + s.StatusReason
 	}
 	fmt.Fprintf(tw, "status\t%s\n", status)
-	fmt.Fprintf(tw, "specs\t%d: %d passed, %d pending, %d failed, %d flaky, %d without a verdict, %d not run\n",
-		c.Total, c.Passed, c.Pending, c.Failed, c.Flaky, c.Unsettled, c.NotRun)
+	errored := ""
+	if c.Errored > 0 {
+		errored = fmt.Sprintf(", %d errored (crashed, not a test failure)", c.Errored)
+	}
+	fmt.Fprintf(tw, "specs\t%d: %d passed, %d pending, %d failed%s, %d flaky, %d without a verdict, %d not run\n",
+		c.Total, c.Passed, c.Pending, c.Failed, errored, c.Flaky, c.Unsettled, c.NotRun)
 	created := stamp(s.CreatedAt)
 	if !s.FinishedAt.IsZero() {
 		created += ", finished " + stamp(s.FinishedAt) + ", wall " + fmtDuration(s.FinishedAt.Sub(s.CreatedAt.Time))

@@ -131,6 +131,9 @@ func ComputeBalance(s *model.Snapshot, now time.Time) Balance {
 // Counts are the verdicts of a taskset's specs.
 type Counts struct {
 	Total, Passed, Pending, Failed, Flaky, NotRun, Unsettled int
+	// Errored specs failed by errors alone (their trials crashed or were
+	// lost: model.Task.Verdict); they are not in Failed.
+	Errored int
 }
 
 // CountSpecs counts the verdicts of s's tasks. Unsettled specs have no
@@ -138,7 +141,9 @@ type Counts struct {
 func CountSpecs(s *model.Snapshot) Counts {
 	c := Counts{Total: len(s.Tasks)}
 	for _, t := range s.Tasks {
-		switch t.Status {
+		switch t.Verdict() {
+		case schema.StatusError:
+			c.Errored++
 		case schema.StatusPassed:
 			c.Passed++
 		case schema.StatusPending:
@@ -194,9 +199,11 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict != Cancelled) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
-	var failed, flaky []model.Task
+	var failed, errored, flaky []model.Task
 	for _, t := range s.Tasks {
 		switch {
+		case t.Verdict() == schema.StatusError:
+			errored = append(errored, t)
 		case t.Status == schema.StatusFailed:
 			failed = append(failed, t)
 		case IsFlaky(t):
@@ -206,6 +213,12 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "\nfailed specs (%d):\n", len(failed))
 		for _, t := range failed {
+			WriteFailedSpec(w, t, opt.OutputLines)
+		}
+	}
+	if len(errored) > 0 {
+		fmt.Fprintf(w, "\nspecs that errored (%d): every trial crashed, was lost or could not run; not a test failure:\n", len(errored))
+		for _, t := range errored {
 			WriteFailedSpec(w, t, opt.OutputLines)
 		}
 	}
@@ -243,6 +256,7 @@ func Headline(s *model.Snapshot, v Verdict, note string) string {
 	add(c.Passed, "passed")
 	add(c.Pending, "pending")
 	add(c.Failed, "failed")
+	add(c.Errored, "errored")
 	add(c.Flaky, "flaky")
 	add(c.Unsettled, "without a verdict")
 	add(c.NotRun, "not run")
@@ -261,6 +275,8 @@ func statusWord(s *model.Snapshot, v Verdict) string {
 		return "is running"
 	case v == Infra && s.Status != schema.StatusFailed:
 		return "is " + orRunning(s.Status)
+	case v == Infra && s.StatusReason == "":
+		return "ended in error" // its failed specs only errored
 	}
 	return s.Status
 }
@@ -288,7 +304,14 @@ func trialStatuses(t model.Task) string {
 // WriteFailedSpec writes a failed spec: a line per trial, then the failed
 // test cases and the output of its last trial.
 func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
-	fmt.Fprintf(w, "\n== %s: failed after %d trial(s)\n", t.SpecFile, len(t.Trials))
+	if t.Verdict() == schema.StatusError {
+		fmt.Fprintf(w, "\n== %s: error: %d trial(s), none ran to a test result (crashed or lost)\n", t.SpecFile, len(t.Trials))
+	} else {
+		fmt.Fprintf(w, "\n== %s: failed after %d trial(s)\n", t.SpecFile, len(t.Trials))
+	}
+	if t.Error != "" {
+		fmt.Fprintf(w, "   %s\n", t.Error)
+	}
 	for i, tr := range t.Trials {
 		fmt.Fprintf(w, "   trial %d: %s\n", i+1, TrialLine(tr))
 	}

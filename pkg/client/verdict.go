@@ -59,9 +59,10 @@ func (v Verdict) String() string {
 }
 
 // VerdictOf reads the verdict of a taskset. A failed taskset is a test
-// failure only when it finished by itself with failed specs; one that was
-// stopped with a reason (its setup failed, slaves kept crashing) or that
-// has no failed spec is an infrastructure error.
+// failure only when it finished by itself with a spec that failed a test;
+// one that was stopped with a reason (its setup failed, slaves kept
+// crashing), or whose failed specs only errored (error_count: their trials
+// crashed or were lost), is an infrastructure error.
 func VerdictOf(ts model.Taskset) Verdict {
 	switch ts.Status {
 	case schema.StatusSucceeded:
@@ -69,7 +70,7 @@ func VerdictOf(ts model.Taskset) Verdict {
 	case schema.StatusCancelled:
 		return Cancelled
 	case schema.StatusFailed:
-		if ts.FailedCount > 0 && ts.StatusReason == "" {
+		if ts.FailedCount > ts.ErrorCount && ts.StatusReason == "" {
 			return TestsFailed
 		}
 		return Infra

@@ -22,6 +22,8 @@ func TestVerdictAndExitCode(t *testing.T) {
 		{"setup failed: no failed spec", model.Taskset{Status: "failed", StatusReason: "setup failed"}, client.Infra, 4},
 		{"failed with a reason despite failed specs", model.Taskset{Status: "failed", FailedCount: 1, StatusReason: "slaves keep crashing"}, client.Infra, 4},
 		{"failed, no reason, no failed spec", model.Taskset{Status: "failed"}, client.Infra, 4},
+		{"failed specs only errored", model.Taskset{Status: "failed", FailedCount: 2, ErrorCount: 2}, client.Infra, 4},
+		{"one spec failed a test, one errored", model.Taskset{Status: "failed", FailedCount: 2, ErrorCount: 1}, client.TestsFailed, 1},
 		{"running", model.Taskset{Status: "running"}, client.Running, 5},
 		{"being created", model.Taskset{Status: ""}, client.Running, 5},
 	}

@@ -180,7 +180,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 
 	start := c.now()
 	warned := false
-	var failingSince time.Time
+	var failingSince, unreadableSince time.Time
 	for {
 		began := time.Now()
 		snap, err := c.Reader.Load(wctx, key, model.LoadOptions{})
@@ -194,6 +194,16 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 			failingSince = time.Time{}
 			if schema.IsFinal(snap.Status) {
 				return final(Running, "")
+			}
+			if bad := snap.Unreadable; bad != nil {
+				// The server fails such a taskset (status_reason) at its next
+				// check; without a server, waiting cannot end well.
+				if unreadableSince.IsZero() {
+					unreadableSince = c.now()
+					say("the taskset cannot be read (%s); waiting up to %s for the server to set it aside", bad.Reason(), opt.RedisGrace)
+				} else if c.now().Sub(unreadableSince) > opt.RedisGrace {
+					return nil, fmt.Errorf("wait for %s: %w (is `rrr server` running?)", key, bad)
+				}
 			}
 			if pr != nil {
 				pr.Update(ComputeProgress(snap, c.now().Add(skew)), c.now())

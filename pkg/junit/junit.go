@@ -129,12 +129,19 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 	ts := Testsuite{Name: t.SpecFile, File: t.SpecFile, Time: "0"}
 	ft := client.FinalTrial(t)
 	ts.Properties = []Property{
-		{PropStatus, t.Status},
+		{PropStatus, t.Verdict()},
 		{PropTrials, strconv.Itoa(len(t.Trials))},
 	}
 	flaky := client.IsFlaky(t)
 	if flaky {
 		ts.Properties = append(ts.Properties, Property{PropFlaky, "true"})
+	}
+	if ft == nil && t.Status == schema.StatusFailed {
+		// settled without trials to read (a corrupt trial list): an error
+		ts.Cases = []Testcase{{Name: t.SpecFile, Classname: className(t.SpecFile), File: t.SpecFile, Time: "0",
+			Error: &Result{Message: firstLine(t.Error), Type: schema.StatusError, Text: clean(t.Error)}}}
+		ts.Tests, ts.Errors = 1, 1
+		return ts
 	}
 	if ft == nil || t.Status == "" {
 		why := "not run: the taskset " + orRunning(s.Status)

@@ -82,12 +82,15 @@ type Health struct {
 	log      zerolog.Logger
 	min, max time.Duration
 	every    func(string) bool
+	now      func() time.Time
 
-	mu       sync.Mutex
-	backoff  time.Duration
-	failures int  // since the loop last worked
-	silenced int  // failures not logged since the last line
-	logged   bool // a failure of this episode was logged
+	mu        sync.Mutex
+	backoff   time.Duration
+	failures  int       // since the loop last worked
+	silenced  int       // failures not logged since the last line
+	logged    bool      // a failure of this episode was logged
+	outage    bool      // a failure of this episode may be Redis away (not a corrupt key)
+	recovered time.Time // when the loop last worked again after an outage
 }
 
 // NewHealth returns a Health logging to log; zero durations take the defaults.
@@ -104,7 +107,7 @@ func NewHealth(log zerolog.Logger, lo, hi, logInterval time.Duration, now func()
 	if now == nil {
 		now = time.Now
 	}
-	return &Health{log: log, min: lo, max: hi, every: logx.Every(logInterval, now)}
+	return &Health{log: log, min: lo, max: hi, every: logx.Every(logInterval, now), now: now}
 }
 
 // Fail records a transient failure of what (a short verb phrase such as
@@ -113,9 +116,15 @@ func (h *Health) Fail(what string, err error) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failures++
+	h.outage = h.outage || !schema.IsWrongType(err)
 	if h.every("fail") {
+		hint := "is Redis up?"
+		if schema.IsWrongType(err) {
+			// Redis is up and refused: the error names the key where it can.
+			hint = "Redis is up, but a key holds the wrong type of value: delete or fix it"
+		}
 		h.log.Error().Err(err).Int("failures", h.failures).Int("not_logged", h.silenced).
-			Msgf("cannot %s; retrying with backoff (is Redis up? this repeats at most once per interval)", what)
+			Msgf("cannot %s; retrying with backoff (%s; this repeats at most once per interval)", what, hint)
 		h.silenced = 0
 		h.logged = true
 	} else {
@@ -138,7 +147,18 @@ func (h *Health) OK() {
 	if h.failures > 0 && h.logged {
 		h.log.Info().Int("failures", h.failures).Msg("working again after transient failures")
 	}
-	h.failures, h.silenced, h.backoff, h.logged = 0, 0, 0, false
+	if h.outage {
+		h.recovered = h.now()
+	}
+	h.failures, h.silenced, h.backoff, h.logged, h.outage = 0, 0, 0, false, false
+}
+
+// RecoveredAt is when the loop last worked again after transient failures
+// other than a corrupt key (Redis came back, say); zero if there were none.
+func (h *Health) RecoveredAt() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recovered
 }
 
 // Failing reports how many transient failures happened since the loop last
@@ -150,19 +170,40 @@ func (h *Health) Failing() int {
 }
 
 // RedisLogger routes the messages go-redis prints by itself (one per failed
-// dial, say) to log at debug level, so that an outage is reported by the
-// loops once per interval and not by go-redis once per attempt. Install it
-// with redis.SetLogger.
+// dial, say) through log, rate-limited: the first as a warning, then at
+// most one per DefaultLogInterval with the number left out (the rest at
+// debug level), so that an outage reads as a few lines, not one per
+// attempt. Install it with redis.SetLogger.
 func RedisLogger(log zerolog.Logger) interface {
 	Printf(ctx context.Context, format string, v ...any)
 } {
-	return redisLogger{log}
+	return NewRedisLogger(log, DefaultLogInterval, time.Now)
 }
 
-type redisLogger struct{ log zerolog.Logger }
+// NewRedisLogger is RedisLogger with its interval and clock.
+func NewRedisLogger(log zerolog.Logger, interval time.Duration, now func() time.Time) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return &redisLogger{log: log.With().Str("component", "go-redis").Logger(), every: logx.Every(interval, now)}
+}
 
-func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
-	l.log.Debug().Str("component", "go-redis").Msgf(format, v...)
+type redisLogger struct {
+	log   zerolog.Logger
+	mu    sync.Mutex
+	every func(string) bool
+	quiet int // lines left out since the last one written
+}
+
+func (l *redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.every("go-redis") {
+		l.quiet++
+		l.log.Debug().Msgf(format, v...)
+		return
+	}
+	l.log.Warn().Int("not_logged", l.quiet).Msgf(format, v...)
+	l.quiet = 0
 }
 
 // Sleep waits d or until ctx is done, and reports whether the full d passed.

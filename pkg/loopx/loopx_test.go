@@ -288,3 +288,38 @@ func TestFailingTickDoesNotBlockTheQueue(t *testing.T) {
 		require.Equal(t, 1, logs.Count("error", "cannot run the periodic sweep"))
 	})
 }
+
+// go-redis's own lines (one per failed dial) go through zerolog,
+// rate-limited: a hundred dials in an interval are one warning.
+func TestRedisLoggerIsRateLimited(t *testing.T) {
+	logs := &looptest.Logs{}
+	now := time.Unix(1000, 0)
+	l := loopx.NewRedisLogger(logs.Logger(), 30*time.Second, func() time.Time { return now })
+	for range 100 {
+		l.Printf(context.Background(), "redis: connection pool: failed to dial: %s", "connection refused")
+		now = now.Add(100 * time.Millisecond)
+	}
+	require.Equal(t, 1, logs.Count("warn", "failed to dial"))
+	now = now.Add(30 * time.Second)
+	l.Printf(context.Background(), "redis: connection pool: failed to dial: %s", "connection refused")
+	lines := logs.Find("failed to dial")
+	require.Equal(t, 2, logs.Count("warn", "failed to dial"))
+	last := lines[len(lines)-1]
+	require.Equal(t, "go-redis", last["component"])
+	require.EqualValues(t, 99, last["not_logged"])
+}
+
+// RecoveredAt marks the end of an outage, not of a corrupt key's failures:
+// the arbiter's grace for heartbeats follows it.
+func TestHealthRecoveredAtFollowsOutagesOnly(t *testing.T) {
+	now := time.Unix(1000, 0)
+	h := loopx.NewHealth((&looptest.Logs{}).Logger(), 0, 0, 0, func() time.Time { return now })
+	require.True(t, h.RecoveredAt().IsZero())
+	h.Fail("take", fmt.Errorf("read: %w", schema.ErrWrongType))
+	h.OK()
+	require.True(t, h.RecoveredAt().IsZero(), "a corrupt key is not an outage")
+	h.Fail("take", errors.New("dial tcp: connection refused"))
+	now = now.Add(time.Second)
+	h.OK()
+	require.Equal(t, now, h.RecoveredAt())
+}

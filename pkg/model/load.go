@@ -21,6 +21,9 @@ type Snapshot struct {
 	Log        string      `json:"log,omitempty"`
 	// Problems lists the objects that could not be decoded and were left out.
 	Problems []string `json:"problems,omitempty"`
+	// Unreadable is the first field of the taskset hash itself that does
+	// not decode (also in Problems); that field reads as zero.
+	Unreadable *FieldError `json:"-"`
 }
 
 // LoadOptions choose what Load reads beyond the structure.
@@ -46,8 +49,13 @@ const chunk = 1000
 
 // pipelined runs one command per key in pipelined chunks and returns the
 // value of each, in the order of keys. A missing string key is "" (Nil is
-// not an error here); any other failure is.
-func pipelined[C interface{ Val() V }, V any](ctx context.Context, rdb redis.UniversalClient, keys []string,
+// not an error here). A key Redis refuses (WRONGTYPE: a corrupt value) is
+// named in *problems, with what to do, and reads as zero, when problems is
+// not nil; any other failure is an error.
+func pipelined[C interface {
+	Val() V
+	Err() error
+}, V any](ctx context.Context, rdb redis.UniversalClient, keys []string, problems *[]string,
 	cmd func(p redis.Pipeliner, key string) C) ([]V, error) {
 	out := make([]V, 0, len(keys))
 	for start := 0; start < len(keys); start += chunk {
@@ -60,33 +68,62 @@ func pipelined[C interface{ Val() V }, V any](ctx context.Context, rdb redis.Uni
 			return nil
 		})
 		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, err
+			var reply redis.Error
+			if problems == nil || !errors.As(err, &reply) {
+				return nil, err
+			}
 		}
-		for _, c := range cmds {
+		for i, c := range cmds {
+			var zero V
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+				var reply redis.Error
+				if problems == nil || !errors.As(err, &reply) {
+					return nil, err
+				}
+				*problems = append(*problems, Refused(keys[start+i], err))
+				out = append(out, zero)
+				continue
+			}
 			out = append(out, c.Val())
 		}
 	}
 	return out, nil
 }
 
+// Refused says that Redis refused a command on key (WRONGTYPE: something
+// wrote another kind of value there), and what to do.
+func Refused(key string, err error) string {
+	return fmt.Sprintf("%s: %v (the key holds a value of the wrong kind: delete it, or fix what wrote it)", key, err)
+}
+
+// list reads one list whole; a key of another type is a problem, and an
+// empty list.
+func (r *Reader) list(ctx context.Context, key string, problems *[]string) ([]string, error) {
+	l, err := r.lists(ctx, []string{key}, problems)
+	if err != nil {
+		return nil, err
+	}
+	return l[0], nil
+}
+
 // hashes reads many hashes with HGETALL.
-func (r *Reader) hashes(ctx context.Context, keys []string) ([]map[string]string, error) {
-	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.MapStringStringCmd { return p.HGetAll(ctx, k) })
+func (r *Reader) hashes(ctx context.Context, keys []string, problems *[]string) ([]map[string]string, error) {
+	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.MapStringStringCmd { return p.HGetAll(ctx, k) })
 }
 
 // lists reads many lists whole.
-func (r *Reader) lists(ctx context.Context, keys []string) ([][]string, error) {
-	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.StringSliceCmd { return p.LRange(ctx, k, 0, -1) })
+func (r *Reader) lists(ctx context.Context, keys []string, problems *[]string) ([][]string, error) {
+	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.StringSliceCmd { return p.LRange(ctx, k, 0, -1) })
 }
 
 // strings reads many strings ("" for a missing one).
-func (r *Reader) strings(ctx context.Context, keys []string) ([]string, error) {
-	return pipelined(ctx, r.rdb, keys, func(p redis.Pipeliner, k string) *redis.StringCmd { return p.Get(ctx, k) })
+func (r *Reader) strings(ctx context.Context, keys []string, problems *[]string) ([]string, error) {
+	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.StringCmd { return p.Get(ctx, k) })
 }
 
 // alive reads the heartbeats of many owners.
 func (r *Reader) alive(ctx context.Context, owners []string) ([]bool, error) {
-	n, err := pipelined(ctx, r.rdb, owners, func(p redis.Pipeliner, k string) *redis.IntCmd {
+	n, err := pipelined(ctx, r.rdb, owners, nil, func(p redis.Pipeliner, k string) *redis.IntCmd {
 		return p.Exists(ctx, schema.Heartbeat(k))
 	})
 	if err != nil {
@@ -119,19 +156,26 @@ func (r *Reader) Taskset(ctx context.Context, key string) (Taskset, error) {
 
 // Load reads a taskset with its tasks and their trials, its worker logs
 // and slaves. Objects that do not decode are left out and named in
-// Problems; a missing or malformed taskset hash is an error.
+// Problems; a field of the taskset hash that does not decode reads as zero
+// and is named in Unreadable and Problems, so that a taskset set aside for
+// it (status_reason) can still be shown and stored. A missing taskset is
+// an error.
 func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapshot, error) {
 	ts, err := r.Taskset(ctx, key)
-	if err != nil {
+	var bad *FieldError
+	if err != nil && !errors.As(err, &bad) {
 		return nil, err
 	}
-	s := &Snapshot{Taskset: ts, Tasks: []Task{}, WorkerLogs: []WorkerLog{}, Slaves: []Slave{}}
+	s := &Snapshot{Taskset: ts, Tasks: []Task{}, WorkerLogs: []WorkerLog{}, Slaves: []Slave{}, Unreadable: bad}
+	if bad != nil {
+		s.Problems = append(s.Problems, bad.Error())
+	}
 
-	taskKeys, err := r.rdb.LRange(ctx, schema.Tasks(key), 0, -1).Result()
+	taskKeys, err := r.list(ctx, schema.Tasks(key), &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
 	}
-	taskHashes, err := r.hashes(ctx, taskKeys)
+	taskHashes, err := r.hashes(ctx, taskKeys, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
 	}
@@ -139,7 +183,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	for i, k := range taskKeys {
 		trialLists[i] = schema.TaskTrials(k)
 	}
-	trialKeys, err := r.lists(ctx, trialLists)
+	trialKeys, err := r.lists(ctx, trialLists, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read trial lists of %s: %w", key, err)
 	}
@@ -147,7 +191,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	for _, l := range trialKeys {
 		allTrials = append(allTrials, l...)
 	}
-	trialHashes, err := r.hashes(ctx, allTrials)
+	trialHashes, err := r.hashes(ctx, allTrials, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read trials of %s: %w", key, err)
 	}
@@ -175,11 +219,11 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 		s.Tasks = append(s.Tasks, task)
 	}
 
-	logKeys, err := r.rdb.LRange(ctx, schema.WorkerLogs(key), 0, -1).Result()
+	logKeys, err := r.list(ctx, schema.WorkerLogs(key), &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 	}
-	logHashes, err := r.hashes(ctx, logKeys)
+	logHashes, err := r.hashes(ctx, logKeys, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 	}
@@ -189,7 +233,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 		for i, k := range logKeys {
 			texts[i] = schema.WorkerLogText(k)
 		}
-		if logTexts, err = r.strings(ctx, texts); err != nil {
+		if logTexts, err = r.strings(ctx, texts, &s.Problems); err != nil {
 			return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 		}
 	}
@@ -205,11 +249,11 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 		s.WorkerLogs = append(s.WorkerLogs, l)
 	}
 
-	slaveKeys, err := r.rdb.LRange(ctx, schema.TasksetSlaves(key), 0, -1).Result()
+	slaveKeys, err := r.list(ctx, schema.TasksetSlaves(key), &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read slaves of %s: %w", key, err)
 	}
-	slaves, err := r.slaves(ctx, slaveKeys, opt.Logs)
+	slaves, err := r.slaves(ctx, slaveKeys, opt.Logs, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read slaves of %s: %w", key, err)
 	}
@@ -222,11 +266,11 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	}
 
 	if opt.Logs {
-		log, err := r.rdb.Get(ctx, schema.TasksetLog(key)).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		log, err := r.strings(ctx, []string{schema.TasksetLog(key)}, &s.Problems)
+		if err != nil {
 			return nil, fmt.Errorf("read log of %s: %w", key, err)
 		}
-		s.Log = log
+		s.Log = log[0]
 	}
 	return s, nil
 }
@@ -236,8 +280,8 @@ type slaveOrErr struct {
 	err error
 }
 
-func (r *Reader) slaves(ctx context.Context, keys []string, logs bool) ([]slaveOrErr, error) {
-	hs, err := r.hashes(ctx, keys)
+func (r *Reader) slaves(ctx context.Context, keys []string, logs bool, problems *[]string) ([]slaveOrErr, error) {
+	hs, err := r.hashes(ctx, keys, problems)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +295,7 @@ func (r *Reader) slaves(ctx context.Context, keys []string, logs bool) ([]slaveO
 		for i, k := range keys {
 			logKeys[i] = schema.SlaveLog(k)
 		}
-		if texts, err = r.strings(ctx, logKeys); err != nil {
+		if texts, err = r.strings(ctx, logKeys, problems); err != nil {
 			return nil, err
 		}
 	}
@@ -278,10 +322,11 @@ type WorkerState struct {
 func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 	keys, err := r.rdb.SMembers(ctx, r.Keys.Workers()).Result()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read workers: %w", err)
+		return nil, nil, fmt.Errorf("read workers %s: %w", r.Keys.Workers(), err)
 	}
 	sort.Strings(keys)
-	hs, err := r.hashes(ctx, keys)
+	var problems []string
+	hs, err := r.hashes(ctx, keys, &problems)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read workers: %w", err)
 	}
@@ -290,7 +335,6 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 		return nil, nil, fmt.Errorf("read workers: %w", err)
 	}
 	var out []WorkerState
-	var problems []string
 	slaveLists := map[string][]string{}
 	for i, k := range keys {
 		w, err := DecodeWorker(r.Keys, k, hs[i], alive[i])
@@ -303,7 +347,7 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 		out = append(out, WorkerState{Worker: w})
 		if w.Taskset != "" {
 			if _, ok := slaveLists[w.Taskset]; !ok {
-				l, err := r.rdb.LRange(ctx, schema.TasksetSlaves(w.Taskset), 0, -1).Result()
+				l, err := r.list(ctx, schema.TasksetSlaves(w.Taskset), &problems)
 				if err != nil {
 					return nil, nil, fmt.Errorf("read slaves of %s: %w", w.Taskset, err)
 				}
@@ -319,7 +363,7 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 				mine = append(mine, s)
 			}
 		}
-		slaves, err := r.slaves(ctx, mine, false)
+		slaves, err := r.slaves(ctx, mine, false, &problems)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read slaves of %s: %w", w.Key, err)
 		}
@@ -336,7 +380,7 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 func (r *Reader) Active(ctx context.Context) ([]string, error) {
 	v, err := r.rdb.LRange(ctx, r.Keys.ActiveTaskset(), 0, -1).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read active tasksets: %w", err)
+		return nil, fmt.Errorf("read active tasksets %s: %w", r.Keys.ActiveTaskset(), err)
 	}
 	return v, nil
 }

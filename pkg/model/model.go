@@ -60,6 +60,7 @@ type Taskset struct {
 	PersistedAt           Time   `json:"persisted_at"`
 	SucceededCount        int    `json:"succeeded_count"`
 	FailedCount           int    `json:"failed_count"`
+	ErrorCount            int    `json:"error_count,omitempty"`
 	TaskCount             int    `json:"task_count"`
 	RsyncName             string `json:"rsync_name"`
 	SetupCommand          string `json:"setup_command"`
@@ -82,9 +83,24 @@ type Task struct {
 	Taskset  string `json:"-"`
 	SpecFile string `json:"spec_file"`
 	Status   string `json:"status"`
+	// FailureKind is schema.FailureError for a failed task whose trials
+	// only errored: Verdict says "error".
+	FailureKind string `json:"failure_kind,omitempty"`
+	// Error says why a task was settled without trials to read.
+	Error string `json:"error,omitempty"`
 	// EstimateSec is nil when the spec had no estimate.
 	EstimateSec *int    `json:"estimate_sec"`
 	Trials      []Trial `json:"trials"`
+}
+
+// Verdict is the task's status as people read it: "error" for a failed
+// task whose trials only errored (it crashed, it was not the test), else
+// its status.
+func (t Task) Verdict() string {
+	if t.Status == schema.StatusFailed && t.FailureKind == schema.FailureError {
+		return schema.StatusError
+	}
+	return t.Status
 }
 
 // Trial is a trial hash.
@@ -165,11 +181,55 @@ type WorkerLog struct {
 	Log             string `json:"log,omitempty"`
 }
 
+// FieldError is a field of a hash that does not decode. It wraps
+// ErrMalformed.
+type FieldError struct {
+	Key, Field, Value string
+	Want              string // what the field must hold
+	Err               error  // the parser's own error, if it says more
+}
+
+func (e *FieldError) Error() string {
+	msg := fmt.Sprintf("%s field %s = %q: %v: want %s", e.Key, e.Field, short(e.Value), ErrMalformed, e.Want)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *FieldError) Unwrap() error { return ErrMalformed }
+
+// Reason names the field and its value without the key, as a taskset's
+// status_reason says why it was set aside.
+func (e *FieldError) Reason() string {
+	return fmt.Sprintf("field %s = %q (want %s)", e.Field, short(e.Value), e.Want)
+}
+
+// SetAside is the status_reason of a taskset failed because this field of
+// its hash cannot be read: one reason, whoever found it.
+func (e *FieldError) SetAside() string {
+	return "the taskset cannot be read: " + e.Reason() + "; it was set aside (fix the client that wrote it)"
+}
+
+// short cuts a value for a message.
+func short(v string) string {
+	if len(v) > 80 {
+		return v[:80] + "…"
+	}
+	return v
+}
+
 // decoder reads fields of one hash and remembers the first error.
 type decoder struct {
 	key string
 	h   map[string]string
 	err error
+}
+
+func (d *decoder) fail(f, want string, err error) {
+	if d.err == nil {
+		d.err = &FieldError{Key: d.key, Field: f, Value: d.h[f], Want: want, Err: err}
+	}
 }
 
 func (d *decoder) str(f string) string { return d.h[f] }
@@ -180,8 +240,8 @@ func (d *decoder) int(f string) int {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want a whole number", d.key, f, v, ErrMalformed)
+	if err != nil {
+		d.fail(f, "a whole number", nil)
 	}
 	return n
 }
@@ -200,8 +260,8 @@ func (d *decoder) time(f string) Time {
 		return Time{}
 	}
 	t, err := schema.ParseTime(v)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s: %w: %w", d.key, f, ErrMalformed, err)
+	if err != nil {
+		d.fail(f, "an RFC 3339 time or Ruby's Time#to_s (2006-01-02 15:04:05 UTC)", nil)
 	}
 	return Time{t}
 }
@@ -212,8 +272,8 @@ func (d *decoder) cases(f string) []Case {
 		return nil
 	}
 	var cs []Case
-	if err := json.Unmarshal([]byte(v), &cs); err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s field %s: %w: want a JSON list of test cases: %w", d.key, f, ErrMalformed, err)
+	if err := json.Unmarshal([]byte(v), &cs); err != nil {
+		d.fail(f, "a JSON list of test cases", err)
 	}
 	return cs
 }
@@ -225,9 +285,7 @@ func (d *decoder) oneOf(f string, allowed ...string) string {
 			return v
 		}
 	}
-	if d.err == nil {
-		d.err = fmt.Errorf("%s field %s = %q: %w: want one of %q", d.key, f, v, ErrMalformed, allowed)
-	}
+	d.fail(f, fmt.Sprintf("one of %q", allowed), nil)
 	return v
 }
 
@@ -254,6 +312,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		PersistedAt:           d.time(schema.FPersistedAt),
 		SucceededCount:        d.int(schema.FSucceededCount),
 		FailedCount:           d.int(schema.FFailedCount),
+		ErrorCount:            d.int(schema.FErrorCount),
 		TaskCount:             d.int(schema.FTaskCount),
 		RsyncName:             d.str(schema.FRsyncName),
 		SetupCommand:          d.str(schema.FSetupCommand),
@@ -281,6 +340,7 @@ func DecodeTask(key string, h map[string]string) (Task, error) {
 	t := Task{
 		Key: key, Taskset: d.str(schema.FTaskset), SpecFile: d.str(schema.FSpecFile),
 		Status:      d.oneOf(schema.FStatus, "", schema.StatusPassed, schema.StatusPending, schema.StatusFailed),
+		FailureKind: d.str(schema.FFailureKind), Error: d.str(schema.FError),
 		EstimateSec: d.optInt(schema.FEstimateSec),
 	}
 	return t, d.err

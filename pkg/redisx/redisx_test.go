@@ -37,6 +37,21 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+func TestBadURLNeverShowsItsPassword(t *testing.T) {
+	for _, bad := range []string{
+		"redis://:s3c%ZZretPW@127.0.0.1:6393/0", // a bad escape: url.Parse fails
+		"redis://u:s3c%ZZretPW@h:1/0",
+		"redis://:s3c/retPW@h:1/0",
+		"redis://u:s3cretPW@h:1/notadb",
+	} {
+		_, err := redisx.Options(bad)
+		require.ErrorIs(t, err, redisx.ErrBadURL, bad)
+		require.NotContains(t, err.Error(), "retPW", bad)
+		require.NotContains(t, redisx.Redact(bad), "retPW", bad)
+	}
+	require.Equal(t, "redis://h:1/0", redisx.Redact("redis://h:1/0"))
+}
+
 func TestOpenUnreachableSaysWhatToDo(t *testing.T) {
 	port, err := redistest.FreePort()
 	require.NoError(t, err)

@@ -59,6 +59,14 @@ local function in_list(key, value)
   return redis.call('LPOS', key, value) ~= false
 end
 
+-- key_type is the Redis type of key ('none' when missing). TYPE answers a
+-- status reply, a table {ok = ...} in Lua.
+local function key_type(key)
+  local t = redis.call('TYPE', key)
+  if type(t) == 'table' then t = t.ok end
+  return t
+end
+
 -- is_trial_failure: trial statuses that count against max_trials.
 local function is_trial_failure(s)
   return s == 'failed' or s == 'error' or s == 'timeout'
@@ -71,12 +79,18 @@ local function push_token(queue)
   redis.call('LTRIM', queue, -100, -1)
 end
 
--- close_taskset gives a running taskset its final status: it leaves the
--- active list, its queue is dropped, and the persister is told. Returns true
+-- is_final: taskset statuses that end it.
+local function is_final(s)
+  return s == 'succeeded' or s == 'cancelled' or s == 'failed'
+end
+
+-- close_taskset gives a taskset that has not ended its final status: it
+-- leaves the active list, its queue is dropped, and the persister is told.
+-- A status that is not one of the protocol's (a corrupt value) has not
+-- ended: such a taskset is failed, not left active for ever. Returns true
 -- when this call closed it, false when it was closed already.
 local function close_taskset(ts, status, reason, task_queue, active, persister)
-  local cur = hget(ts, 'status')
-  if cur ~= 'running' and cur ~= '' then return false end
+  if is_final(hget(ts, 'status')) then return false end
   if redis.call('EXISTS', ts) == 0 then return false end
   redis.call('HSET', ts, 'status', status, 'finished_at', now())
   if reason ~= '' then redis.call('HSET', ts, 'status_reason', reason) end

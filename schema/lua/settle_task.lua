@@ -16,6 +16,14 @@
 -- tasks_left and bumps succeeded_count (passed, pending) or failed_count in
 -- this same script, and when it was the last one the taskset finishes.
 --
+-- A failed task none of whose trials failed or timed out (they only
+-- errored: the slave crashed, was lost, or could not run the command) did
+-- not fail a test: its status stays 'failed', the protocol's, and (ext)
+-- failure_kind = 'error' says so; the taskset's (ext) error_count counts
+-- such tasks among failed_count. A trial list of another type (a corrupt
+-- key) cannot be read: the task is settled so at once, with an error
+-- field naming the key, rather than hold the taskset for ever.
+--
 -- Reply: {outcome, taskset status set by this call or ''} where outcome is
 --   'passed' | 'pending' | 'failed'  the verdict given now
 --   'running'   a trial is still running: nothing to do yet
@@ -32,29 +40,36 @@ if hget(task, 'taskset') ~= ts then return bad('task ' .. task .. ' is not of ta
 if hget(task, 'status') ~= '' then return {'settled', ''} end
 if hget(ts, 'status') ~= 'running' then return {'stopped', ''} end
 
-local listed = redis.call('LRANGE', trials, 0, -1)
-if #listed ~= #KEYS - 7 then return {'stale', ''} end
-for i, k in ipairs(listed) do
-  if KEYS[7 + i] ~= k then return {'stale', ''} end
-end
-
-local passed, pending, running, failures = 0, 0, 0, 0
-for _, k in ipairs(listed) do
-  local s = hget(k, 'status')
-  if s == 'passed' then passed = passed + 1
-  elseif s == 'pending' then pending = pending + 1
-  elseif s == '' then running = running + 1
-  elseif is_trial_failure(s) then failures = failures + 1
-  end
-end
-
+local passed, pending, running, failures, errors = 0, 0, 0, 0, 0
 local verdict
-if passed > 0 then verdict = 'passed'
-elseif pending > 0 then verdict = 'pending'
-elseif running > 0 then return {'running', ''}
+local lt = key_type(trials)
+if lt ~= 'list' and lt ~= 'none' then
+  verdict = 'failed'
+  redis.call('HSET', task, 'error', 'its trial list ' .. trials .. ' holds a ' .. lt ..
+    ', not a list: its trials cannot be read (a corrupt key); settled as error')
 else
-  local max_trials = tonumber(hget(ts, 'max_trials')) or 1
-  if failures >= max_trials then verdict = 'failed' end
+  local listed = redis.call('LRANGE', trials, 0, -1)
+  if #listed ~= #KEYS - 7 then return {'stale', ''} end
+  for i, k in ipairs(listed) do
+    if KEYS[7 + i] ~= k then return {'stale', ''} end
+  end
+  for _, k in ipairs(listed) do
+    local s = hget(k, 'status')
+    if s == 'passed' then passed = passed + 1
+    elseif s == 'pending' then pending = pending + 1
+    elseif s == '' then running = running + 1
+    elseif is_trial_failure(s) then
+      failures = failures + 1
+      if s == 'error' then errors = errors + 1 end
+    end
+  end
+  if passed > 0 then verdict = 'passed'
+  elseif pending > 0 then verdict = 'pending'
+  elseif running > 0 then return {'running', ''}
+  else
+    local max_trials = tonumber(hget(ts, 'max_trials')) or 1
+    if failures >= max_trials then verdict = 'failed' end
+  end
 end
 
 if not verdict then
@@ -75,6 +90,10 @@ redis.call('LREM', left, 1, task)
 if hget(task, 'requeued') ~= '' then redis.call('LREM', queue, 0, task) end
 if verdict == 'failed' then
   redis.call('HINCRBY', ts, 'failed_count', 1)
+  if errors == failures then
+    redis.call('HSET', task, 'failure_kind', 'error')
+    redis.call('HINCRBY', ts, 'error_count', 1)
+  end
 else
   redis.call('HINCRBY', ts, 'succeeded_count', 1)
 end

@@ -9,7 +9,8 @@
 -- ARGV[1]  slave key
 --
 -- Reply: {'ok', started_at} | {'settled', ''} when the task has a final
--- status | {'stopped', ''} when the taskset is not running.
+-- status, or its trial list is corrupt (another type: the arbiter settles
+-- it as error) | {'stopped', ''} when the taskset is not running.
 -- Errors: RRRINVALID when the task is missing, belongs to another taskset,
 -- or the trial exists.
 
@@ -19,6 +20,8 @@ if hget(task, 'taskset') ~= ts then return bad('task ' .. task .. ' is not of ta
 if redis.call('EXISTS', trial) == 1 then return bad('trial exists: ' .. trial) end
 if hget(ts, 'status') ~= 'running' then return {'stopped', ''} end
 if hget(task, 'status') ~= '' then return {'settled', ''} end
+local lt = key_type(KEYS[2])
+if lt ~= 'list' and lt ~= 'none' then return {'settled', ''} end
 
 local started = now()
 -- No status field while it runs, as the original leaves it.
