@@ -74,7 +74,8 @@ func TestLocal(t *testing.T) {
 
 	t.Run("estimates of one run order the next", func(t *testing.T) {
 		dir := project(t, map[string]string{
-			"quick.sh": "exit 0\n",
+			// the bigger file runs first while nothing is known
+			"quick.sh": "# a long comment makes this the bigger file\nexit 0\n",
 			"slow.sh":  "sleep 0.5\n",
 			".rrr.yml": "trial-command: sh {file}\nformat: exit-code\n",
 		})
@@ -86,14 +87,14 @@ func TestLocal(t *testing.T) {
 			}
 			return specs
 		}
-		code, out, first := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "quick.sh", "slow.sh")
+		code, out, first := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "slow.sh", "quick.sh")
 		require.Equal(t, 0, code, out)
-		require.Equal(t, []string{"quick.sh", "slow.sh"}, order(first), "no estimates: the given order")
+		require.Equal(t, []string{"quick.sh", "slow.sh"}, order(first), "no estimates: the largest file first")
 		require.Nil(t, first.Tasks[1].EstimateSec)
 
-		code, out, second := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "quick.sh", "slow.sh")
+		code, out, second := runLocal(t, bin, results, "--slaves", "1", "--dir", dir, "slow.sh", "quick.sh")
 		require.Equal(t, 0, code, out)
-		require.Equal(t, []string{"slow.sh", "quick.sh"}, order(second), "longest first")
+		require.Equal(t, []string{"slow.sh", "quick.sh"}, order(second), "estimates: longest first, whatever the sizes")
 		require.NotNil(t, second.Tasks[0].EstimateSec)
 		require.Equal(t, 1, *second.Tasks[0].EstimateSec, "0.5 s rounds up to a whole second")
 	})
