@@ -207,6 +207,9 @@ func TestAPIRoutes(t *testing.T) {
 	require.True(t, fl.Workers[0].Slaves[0].Busy)
 	require.Equal(t, "c_spec.sh", fl.Workers[0].Slaves[0].Running)
 	require.NotNil(t, fl.Workers[0].HeartbeatAgeSec)
+	workers := f.getOK("/workers")
+	require.Contains(t, workers, "<td>box1</td><td>1</td>", "the worker's slave count")
+	require.Contains(t, workers, "running c_spec.sh")
 
 	var c web.Cancelled
 	code, body = f.do(http.MethodPost, "/api/v1/tasksets/"+f.id+"/cancel", nil)
