@@ -29,14 +29,7 @@ func startWebFor(t *testing.T, f *e2eFleet, token string) string {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	spawn(t, f.bin, append(f.global, "web", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--results-dir", f.results,
 		"--api-token-file", tokens)...)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond, "rrr web answers")
+	waitHealthy(t, base)
 	return base
 }
 
@@ -167,4 +160,74 @@ func TestWebInBrowser(t *testing.T) {
 	do(chromedp.Navigate(base+"/workers"), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
 	shot("6-workers")
 	require.Contains(t, text("table.list"), "e2e-")
+}
+
+// waitHealthy waits until the dashboard at base answers.
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 20*time.Millisecond, "the dashboard answers at %s", base)
+}
+
+// `rrr server --web-listen --web-url` serves the dashboard and publishes
+// its URL; `start` and `waitfor` print the taskset's page.
+func TestServerWebAndPageURL(t *testing.T) {
+	bin := build(t)
+	srv := redistest.Shared(t)
+	ns := redistest.Namespace(t)
+	global := []string{"--redis", srv.URL(), "--namespace", ns}
+	port, err := redistest.FreePort()
+	require.NoError(t, err)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	spawn(t, bin, append(global, "server", "--results-dir", t.TempDir(), "--rsync-remote-path", t.TempDir(),
+		"--web-listen", fmt.Sprintf("127.0.0.1:%d", port), "--web-url", "http://dash.example/rrr/")...)
+	waitHealthy(t, base)
+	rdb := srv.Client()
+	defer rdb.Close()
+	require.Equal(t, "http://dash.example/rrr/", rdb.HGet(context.Background(), ns+":rsync_info", schema.FWebURL).Val())
+
+	dir := project(t, map[string]string{"a.sh": "true\n", ".rrr.yml": "trial-command: sh {file}\nrsync-name: page\n"})
+	p := spawn(t, bin, append(global, "start", "--dir", dir, "a.sh")...)
+	require.Equal(t, 0, p.exit(t, 60*time.Second), p.stderr.String())
+	key := strings.TrimSpace(p.stdout.String())
+	id, _ := schema.NewKeys(ns).TasksetID(key)
+	require.Contains(t, p.stderr.String(), "rrr: taskset page: http://dash.example/rrr/tasksets/"+id+"\n")
+	resp, err := http.Get(base + "/tasksets/" + id)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the embedded dashboard shows it")
+
+	p = spawn(t, bin, append(global, "waitfor", "--web-url", "http://other.example", "--timeout", "1s", id)...)
+	require.Equal(t, exitInfra, p.exit(t, 60*time.Second), "no worker: the wait times out")
+	require.Contains(t, p.stderr.String(), "rrr: taskset page: http://other.example/tasksets/"+id+"\n", "the flag wins")
+}
+
+// Without tokens, `rrr web` listens on loopback only, unless told.
+func TestWebRefusesOpenListenWithoutTokens(t *testing.T) {
+	bin := build(t)
+	srv := redistest.Shared(t)
+	global := []string{"--redis", srv.URL(), "--namespace", redistest.Namespace(t)}
+	p := spawn(t, bin, append(global, "web", "--listen", "0.0.0.0:0")...)
+	require.Equal(t, exitUsage, p.exit(t, 30*time.Second))
+	require.Contains(t, p.stderr.String(), "--insecure-listen")
+	port, err := redistest.FreePort()
+	require.NoError(t, err)
+	spawn(t, bin, append(global, "web", "--insecure-listen", "--listen", fmt.Sprintf("0.0.0.0:%d", port))...)
+	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d", port))
+}
+
+// `rrr local --web-listen` serves the run's page while it runs.
+func TestLocalWebListen(t *testing.T) {
+	bin := build(t)
+	dir := project(t, map[string]string{"a.sh": "true\n"})
+	p := spawn(t, bin, "local", "--results-dir", t.TempDir(), "--slaves", "1", "--trial-command", "sh {file}",
+		"--dir", dir, "--web-listen", "127.0.0.1:0", "a.sh")
+	require.Equal(t, 0, p.exit(t, 60*time.Second), p.stderr.String())
+	require.Regexp(t, `rrr: watch it at http://127\.0\.0\.1:\d+/tasksets/\S+-\d{8}-\d{6}-[0-9a-f]{4}\n`, p.stderr.String())
 }
