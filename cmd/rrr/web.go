@@ -18,14 +18,16 @@ import (
 	"github.com/rrr-dev/rrr/schema"
 )
 
-// webAuthFlags are the dashboard's token flags, shared by `web`, `server`
-// and `local` (with --web-listen).
-func webAuthFlags() []cli.Flag {
+// dashboardFlags are the dashboard's token and metrics flags, shared by
+// `web`, `server` and `local` (with --web-listen).
+func dashboardFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "api-token-file", EnvVars: envName("api-token-file"),
 			Usage: "web: `FILE` of \"name token\" lines; every route but /healthz then needs \"Authorization: Bearer <token>\""},
 		&cli.BoolFlag{Name: "insecure-listen", EnvVars: envName("insecure-listen"),
 			Usage: "web: serve without tokens on a non-loopback address (anyone who reaches it can cancel tasksets)"},
+		&cli.StringFlag{Name: "autoscale-target", Value: "10m", EnvVars: envName("autoscale-target"),
+			Usage: "web: the time the work left should take; rrr_desired_workers is the fleet that does it in that time"},
 	}
 }
 
@@ -39,7 +41,7 @@ func webCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", EnvVars: envName("listen"), Usage: "address to serve on (host:port)"},
 			resultsDirFlag(),
-		}, webAuthFlags()...),
+		}, dashboardFlags()...),
 		Action: func(c *cli.Context) error {
 			if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 				return err
@@ -80,7 +82,14 @@ func startWeb(c *cli.Context, sc *schema.Client, log zerolog.Logger, addr, resul
 	if err := web.CheckListen(addr, tokens, c.Bool("insecure-listen")); err != nil {
 		return nil, "", usagef("%v", err)
 	}
-	h, err := web.New(web.Config{ResultsDir: resultsDir, Tokens: tokens}, web.Deps{Client: sc, Log: log})
+	target, err := parseDuration("autoscale-target", c.String("autoscale-target"))
+	if err != nil {
+		return nil, "", err
+	}
+	if target <= 0 {
+		return nil, "", usagef("--autoscale-target %q: must be more than zero", c.String("autoscale-target"))
+	}
+	h, err := web.New(web.Config{ResultsDir: resultsDir, Tokens: tokens, AutoscaleTarget: target}, web.Deps{Client: sc, Log: log})
 	if err != nil {
 		return nil, "", exitf(exitInfra, "%v", err)
 	}
@@ -115,7 +124,7 @@ func serverWebFlags() []cli.Flag {
 			Usage: "web: also serve the dashboard on this `ADDR` (host:port), as `rrr web` does"},
 		&cli.StringFlag{Name: "web-url", EnvVars: []string{"RRR_WEB_URL"},
 			Usage: "web: publish this dashboard `URL` in $NS:rsync_info, for `rrr start` and `waitfor` to print the taskset's page"},
-	}, webAuthFlags()...)
+	}, dashboardFlags()...)
 }
 
 // webPage is the page of taskset key under base.
@@ -173,7 +182,7 @@ func (f loopFunc) Run(ctx context.Context) error { return f(ctx) }
 // localWebFlags let `rrr local` serve the dashboard of its run.
 func localWebFlags() []cli.Flag {
 	return append([]cli.Flag{&cli.StringFlag{Name: "web-listen", EnvVars: []string{"RRR_WEB_LISTEN"},
-		Usage: "serve the dashboard of the run on this `ADDR` (host:port) while it runs"}}, webAuthFlags()...)
+		Usage: "serve the dashboard of the run on this `ADDR` (host:port) while it runs"}}, dashboardFlags()...)
 }
 
 // localWeb serves the dashboard of `rrr local --web-listen` until stop;

@@ -216,6 +216,8 @@ func TestWebRefusesOpenListenWithoutTokens(t *testing.T) {
 	p := spawn(t, bin, append(global, "web", "--listen", "0.0.0.0:0")...)
 	require.Equal(t, exitUsage, p.exit(t, 30*time.Second))
 	require.Contains(t, p.stderr.String(), "--insecure-listen")
+	p = spawn(t, bin, append(global, "web", "--autoscale-target", "0")...)
+	require.Equal(t, exitUsage, p.exit(t, 30*time.Second))
 	port, err := redistest.FreePort()
 	require.NoError(t, err)
 	spawn(t, bin, append(global, "web", "--insecure-listen", "--listen", fmt.Sprintf("0.0.0.0:%d", port))...)

@@ -310,6 +310,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, msg string) {
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
+	if len(s.auth.tokens) == 0 {
+		http.Redirect(w, r, "/", http.StatusSeeOther) // nothing to log in to
+		return
+	}
 	s.loginPage(w, r, "")
 }
 

@@ -53,17 +53,18 @@ var ErrConfig = errors.New("web: bad configuration")
 
 // Server is the dashboard's http.Handler.
 type Server struct {
-	cfg    Config
-	sc     *schema.Client
-	cl     *client.Client
-	log    zerolog.Logger
-	mux    *http.ServeMux
-	auth   *auth
-	hub    *hub
-	stored *storeCache
-	pages  *pages
-	ctx    context.Context
-	stop   context.CancelFunc
+	cfg     Config
+	sc      *schema.Client
+	cl      *client.Client
+	log     zerolog.Logger
+	mux     *http.ServeMux
+	auth    *auth
+	handler http.Handler
+	hub     *hub
+	stored  *storeCache
+	pages   *pages
+	ctx     context.Context
+	stop    context.CancelFunc
 }
 
 // New builds the handler. Close stops its live-update watchers.
@@ -103,16 +104,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.auth.loginPage = s.loginPage
 	s.hub = newHub(s)
 	s.routes()
+	// A page of another site must not post a cancel through the browser
+	// of someone logged in here, or on a dashboard without tokens.
+	s.handler = http.NewCrossOriginProtection().Handler(s.auth.wrap(s.mux))
 	return s, nil
 }
 
 // Close stops the live-update watchers; open streams end.
 func (s *Server) Close() { s.stop() }
 
-// ServeHTTP serves every route, behind the token check.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.auth.wrap(s.mux).ServeHTTP(w, r)
-}
+// ServeHTTP serves every route, behind the cross-origin and token checks.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
 	m := s.mux

@@ -218,6 +218,8 @@ func TestAPIRoutes(t *testing.T) {
 	require.True(t, c.Stopped)
 	require.Equal(t, schema.StatusCancelled, f.sc.Redis().HGet(ctx, f.key, schema.FStatus).Val())
 	require.Contains(t, f.sc.Redis().LRange(ctx, f.sc.Keys.ArbiterQueue(), 0, -1).Val(), "cancel\t"+f.key)
+	code, body = f.do(http.MethodPost, "/tasksets/"+f.id+"/cancel", nil, "Origin: https://evil.example", "Sec-Fetch-Site: cross-site")
+	require.Equal(t, http.StatusForbidden, code, "a page of another site cannot cancel: "+body)
 	code, body = f.do(http.MethodGet, "/api/v1/tasksets/"+f.id+"/cancel", nil)
 	require.Equal(t, http.StatusMethodNotAllowed, code, body)
 
