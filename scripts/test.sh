@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need when it is
 # missing (redis-server, rsync; ruby-rspec and python3-pytest for the result
-# format samples; ruby-redis for the original client's test), then checks formatting, vets, and runs every test: with
+# format samples; ruby-redis for the original client's test; chromium for the
+# dashboard's browser test), then checks formatting, vets, and runs every test: with
 # -race on the packages with concurrency, the end-to-end tests (with the
 # short fault-injection cases; scripts/fault.sh runs the long ones) once.
 #   scripts/test.sh            everything
@@ -14,8 +15,10 @@ need redis-server redis-server
 need rsync rsync
 need ruby-rspec rspec
 need python3-pytest pytest-3 pytest
+need chromium chromium # headless, for the dashboard's browser test (cmd/rrr/web_test.go)
 need_ruby_lib ruby-redis redis # the original RRRSpec client's Redis library, for its compatibility test
 export RRR_REQUIRE_REDIS=1 # a missing redis-server fails the tests instead of skipping them
+export RRR_REQUIRE_CHROMIUM=1 # and so does a missing chromium
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

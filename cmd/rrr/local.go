@@ -45,6 +45,7 @@ func localCommand() *cli.Command {
 			Usage:   "finished tasksets (read them with `rrr show --results-dir DIR ID`), estimates, full outputs"},
 	)
 	flags = append(flags, waitFlags()...)
+	flags = append(flags, localWebFlags()...)
 	return &cli.Command{
 		Name:      "local",
 		Usage:     "run a suite on this machine alone: the whole system in one process, with an embedded Redis",
@@ -107,6 +108,11 @@ func localAction(c *cli.Context) error {
 		return exitf(exitInfra, "%v", err)
 	}
 	defer l.stop()
+	webURL, stopWeb, err := localWeb(c, l.sc, partsLog, results)
+	if err != nil {
+		return err
+	}
+	defer stopWeb()
 
 	cl := client.New(l.sc, c.App.ErrWriter, log)
 	cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(results, id) }
@@ -115,6 +121,9 @@ func localAction(c *cli.Context) error {
 	key, err := cl.Start(c.Context, opt)
 	if err != nil {
 		return clientErr(err)
+	}
+	if webURL != "" {
+		fmt.Fprintf(c.App.ErrWriter, "rrr: watch it at %s\n", webPage(webURL, key))
 	}
 	verdict := waitAndReport(c.Context, c, cl, key, sigs)
 	if err := l.keep(key); err != nil {

@@ -62,7 +62,7 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		localCommand(),
 		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
-		activesCommand(), nodesCommand(),
+		activesCommand(), nodesCommand(), webCommand(),
 		serverCommand(),
 		dispatcherCommand(),
 		arbiterCommand(),

@@ -71,7 +71,7 @@ func rsyncInfoFlags() []cli.Flag {
 
 func serverCommand() *cli.Command {
 	var flags []cli.Flag
-	for _, f := range [][]cli.Flag{persisterFlags(), dispatcherFlags(), arbiterFlags(), consumerFlags(), rsyncInfoFlags()} {
+	for _, f := range [][]cli.Flag{persisterFlags(), dispatcherFlags(), arbiterFlags(), consumerFlags(), rsyncInfoFlags(), serverWebFlags()} {
 		flags = append(flags, f...)
 	}
 	return &cli.Command{
@@ -153,6 +153,11 @@ func runLoops(c *cli.Context, name string, which int) error {
 	if err != nil {
 		return err
 	}
+	web, err := serverWeb(ctx, c, sc, log)
+	if err != nil {
+		return err
+	}
+	loops = append(loops, web...)
 	return runAll(ctx, loops)
 }
 

@@ -15,7 +15,7 @@ func startCommand() *cli.Command {
 	flags := append(tasksetFlags(),
 		&cli.BoolFlag{Name: "wait", EnvVars: envName("wait"),
 			Usage: "then wait for the taskset as \"rrr waitfor\" does: progress, summary, exit code"})
-	flags = append(flags, waitFlags()...)
+	flags = append(append(flags, waitFlags()...), webURLFlag())
 	return &cli.Command{
 		Name:      "start",
 		Usage:     "upload the project and create a taskset; print its key",
@@ -84,6 +84,7 @@ func startAction(c *cli.Context) error {
 		return clientErr(err)
 	}
 	fmt.Fprintln(c.App.Writer, key)
+	printWebURL(ctx, c, cl.Schema, key)
 	if !c.Bool("wait") {
 		return nil
 	}

@@ -16,7 +16,7 @@ func waitforCommand() *cli.Command {
 			"slowest specs and the balance. The first SIGINT/SIGTERM cancels the taskset (unless\n" +
 			"--no-cancel-on-signal), a second exits at once. Exit 0 succeeded, 1 tests failed,\n" +
 			"2 usage error, 3 cancelled, 4 infrastructure error (setup failed, Redis unreachable, --timeout).",
-		Flags:  append(waitFlags(), resultsDirFlag()),
+		Flags:  append(waitFlags(), resultsDirFlag(), webURLFlag()),
 		Action: waitforAction,
 	}
 }
@@ -40,5 +40,6 @@ func waitforAction(c *cli.Context) error {
 	defer rdb.Close()
 	sigs, stop := notifySignals()
 	defer stop()
+	printWebURL(c.Context, c, cl.Schema, key)
 	return waitAndReport(c.Context, c, cl, key, sigs)
 }
