@@ -142,7 +142,7 @@ type runnerConfig struct {
 func startRunner(ctx context.Context, c runnerConfig) (*runner, error) {
 	argv, err := runnerArgv(c.name, c.scriptDir)
 	if err != nil {
-		return nil, fmt.Errorf("runner %q: %w", c.name, err)
+		return nil, fmt.Errorf("runner %q could not start: %w", c.name, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(c.logPath), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(c.logPath), err)
@@ -173,7 +173,7 @@ func startRunner(ctx context.Context, c runnerConfig) (*runner, error) {
 	if err != nil {
 		reqW.Close()
 		repR.Close()
-		return nil, fmt.Errorf("runner %q (%s): %w", c.name, argv[0], err)
+		return nil, fmt.Errorf("runner %q could not start: %w", c.name, err)
 	}
 	if c.onStart != nil {
 		c.onStart(cmd.Process.Pid)

@@ -332,7 +332,7 @@ func (s *Slave) startRunner(ctx context.Context) error {
 	logPath := filepath.Join(s.cfg.OutputDir, "run", slaveID(s.cfg.Slave)+".runner.log")
 	r, err := startRunner(ctx, runnerConfig{
 		name: s.ts.Runner, dir: s.cfg.WorkingCopy, env: s.slaveEnv(),
-		scriptDir: filepath.Join(s.cfg.OutputDir, "run"), logPath: logPath,
+		scriptDir: filepath.Join(s.cfg.OutputDir, "run", slaveID(s.cfg.Slave)), logPath: logPath,
 		limit:   time.Duration(max(s.ts.UnknownSpecTimeoutSec, 1)) * time.Second,
 		onStart: func(pgid int) { s.recordPgid(runnerPgidFile(s.cfg.PgidFile), pgid) },
 	})
