@@ -1,9 +1,7 @@
 package worker_test
 
 import (
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,20 +70,6 @@ func (e *env) fake(mode string) string {
 	return "python3 fake_runner.py " + mode + " " + e.path("runner-pids")
 }
 
-// pids reads the pids a test process appended to path.
-func pids(t *testing.T, path string) []int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		n, err := strconv.Atoi(f)
-		require.NoError(t, err)
-		out = append(out, n)
-	}
-	return out
-}
-
 func TestRunnerRunsEveryTrialInOneRunner(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		e := runnerEnv(t, b)
@@ -106,9 +90,9 @@ func TestRunnerRunsEveryTrialInOneRunner(t *testing.T) {
 		_, dir, _ := strings.Cut(bt.OutputPath, ":")
 		require.FileExists(t, filepath.Join(dir, "stdout"), "the full output stays on the worker")
 
-		runners := pids(t, e.path("runner-pids"))
+		runners := proctest.PidsIn(t, e.path("runner-pids"))
 		require.Len(t, runners, 1, "one runner for both trials")
-		require.Equal(t, []int{runners[0], runners[0]}, pids(t, e.path("parents")))
+		require.Equal(t, []int{runners[0], runners[0]}, proctest.PidsIn(t, e.path("parents")))
 		requireDies(t, pidIn(t, child), "what a trial left in its group")
 		requireDies(t, runners[0], "the runner, once the slave ended")
 		require.NoFileExists(t, e.path("run/1-test.pgid.runner"))
@@ -149,7 +133,7 @@ func TestRunnerCannotStart(t *testing.T) {
 				require.Empty(t, task(t, s, "a.sh").Trials, "no trial was started")
 				require.NoFileExists(t, e.path("ran"))
 				if c.runner == "" {
-					for _, pid := range pids(t, e.path("runner-pids")) {
+					for _, pid := range proctest.PidsIn(t, e.path("runner-pids")) {
 						requireDies(t, pid, "the runner that could not start")
 					}
 				}
@@ -198,7 +182,7 @@ func TestRunnerFailsDuringATrial(t *testing.T) {
 					require.Equal(t, schema.StatusPassed, second[0].Status, second[0].Error)
 					require.Equal(t, "second\n", second[0].Stdout, "%+v\n%+v", second[0], first[0])
 				}
-				runners := pids(t, e.path("runner-pids"))
+				runners := proctest.PidsIn(t, e.path("runner-pids"))
 				require.Len(t, runners, 2, "started again after it failed")
 				for _, pid := range runners {
 					requireDies(t, pid, "a runner")
@@ -217,6 +201,6 @@ func TestRunnerLeftoversDie(t *testing.T) {
 		require.Equal(t, schema.StatusPassed, onlyTrial(t, s).Status)
 		helper := pidIn(t, e.path("runner-pids.child"))
 		requireDies(t, helper, "a process the runner left in its group")
-		require.False(t, proctest.Alive(pids(t, e.path("runner-pids"))[0]))
+		require.False(t, proctest.Alive(proctest.PidsIn(t, e.path("runner-pids"))[0]))
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/schema"
 	"github.com/rrr-dev/rrr/worker"
@@ -131,7 +132,7 @@ func TestSlaveTrialEndings(t *testing.T) {
 					}
 					require.NoFileExists(t, e.path("run/1-test.pgid"), "the slave clears its record of the trial's group")
 					if runner {
-						require.Len(t, pids(t, e.path("runner-pids")), 1, "the trial's end leaves the runner alone")
+						require.Len(t, proctest.PidsIn(t, e.path("runner-pids")), 1, "the trial's end leaves the runner alone")
 					}
 				})
 			})

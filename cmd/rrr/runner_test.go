@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 )
 
 // pytestSuite is a generated pytest project: n files that each check that
@@ -78,20 +78,6 @@ class LeakN; end
 	return project(t, files)
 }
 
-// pidLines reads the pids a suite appended to a file of its project.
-func pidLines(t *testing.T, path string) []int {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		n, err := strconv.Atoi(f)
-		require.NoError(t, err)
-		out = append(out, n)
-	}
-	return out
-}
-
 func TestRunnerAdapters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: not with -short")
@@ -130,9 +116,9 @@ func TestRunnerAdapters(t *testing.T) {
 
 			// Each slave loaded the framework and the helpers once, in its
 			// runner, and ran every file of its share in a fork of it.
-			loads := pidLines(t, filepath.Join(dir, c.loads))
+			loads := proctest.PidsIn(t, filepath.Join(dir, c.loads))
 			require.LessOrEqual(t, len(loads), slaves, "loaded once per slave, not per file")
-			parents := pidLines(t, filepath.Join(dir, "parents"))
+			parents := proctest.PidsIn(t, filepath.Join(dir, "parents"))
 			require.Len(t, parents, files)
 			for _, p := range parents {
 				require.True(t, slices.Contains(loads, p), "file run by %d, not a fork of a runner %v", p, loads)
