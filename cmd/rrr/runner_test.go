@@ -119,7 +119,8 @@ func TestRunnerAdapters(t *testing.T) {
 			loads := proctest.PidsIn(t, filepath.Join(dir, c.loads))
 			require.LessOrEqual(t, len(loads), slaves, "loaded once per slave, not per file")
 			parents := proctest.PidsIn(t, filepath.Join(dir, "parents"))
-			require.Len(t, parents, files)
+			// (more when the slow tail was run twice, speculatively)
+			require.GreaterOrEqual(t, len(parents), files)
 			for _, p := range parents {
 				require.True(t, slices.Contains(loads, p), "file run by %d, not a fork of a runner %v", p, loads)
 			}
