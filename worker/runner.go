@@ -269,12 +269,22 @@ func (r *runner) kill() {
 		<-r.exited
 	}
 	r.req.Close()
+	r.drain()
+}
+
+// drain reads what is left of the replies, so that their reader ends.
+func (r *runner) drain() {
+	go func() {
+		for range r.lines {
+		}
+	}()
 }
 
 // stop asks the runner to end (end of file on its requests), then
 // SIGTERM to its group after grace, SIGKILL after another.
 func (r *runner) stop(grace time.Duration) {
 	r.req.Close()
+	r.drain()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		select {
 		case <-r.exited:

@@ -4,12 +4,15 @@ It speaks the protocol of docs/runners.md: requests on fd 3, one JSON line
 per trial; replies on fd 4 ("ready", "started <pid>", "done exit <code>" or
 "done signal <number>"). At start it loads pytest, its plugins, the
 project's ini file (pytest.ini, pyproject.toml, tox.ini, setup.cfg) and its
-initial conftest.py files with what they import, once. Each trial is a fork
+initial conftest.py files with what they import, once (those of a top-level
+directory when the first spec file below it comes). Each trial is a fork
 of that process: a fresh copy of the loaded state, in a process group of
 its own, that runs `pytest ARGS --junitxml=<report> <file>` and exits, so
 that nothing one spec file changes reaches the next. ARGS are the words
 after "pytest" in --runner; PYTEST_ADDOPTS is honoured (the trial's
-environment replaces the child's before pytest reads it).
+environment replaces the child's before pytest reads it). A file whose
+tests are all skipped at collection (pytest's exit code 5, "no tests
+collected") exits 0: its report shows the skip.
 
 Only the Python standard library and pytest are needed.
 """
@@ -20,7 +23,8 @@ import signal
 import sys
 import traceback
 
-INTERNAL_ERROR = 3  # pytest's own exit code for an internal error
+INTERNAL_ERROR = 3  # pytest's exit codes: an internal error,
+NO_TESTS_COLLECTED = 5  # and a file without a test to run (all skipped)
 
 
 def reply(out, line):
@@ -68,6 +72,8 @@ def child(req, args, fds):
         import pytest
 
         code = int(pytest.main(list(args) + ["--junitxml=" + req["report"], req["file"]]))
+        if code == NO_TESTS_COLLECTED:
+            code = 0  # a file skipped as a whole is not a failure of the suite
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else INTERNAL_ERROR
     except BaseException:
@@ -94,10 +100,19 @@ def main():
               file=sys.stderr)
         return 1
     reply(out, "ready")
+    # pytest loads the conftest.py files of the paths it is given: those
+    # of a top-level directory (a package's conftest, which imports the
+    # package) are loaded here, in the parent, the first time a spec file
+    # below it comes, so that every later file finds them loaded.
+    warmed = set()
     for line in requests:
         if not line.strip():
             continue
         req = json.loads(line)
+        top = req["file"].split("/")[0] if "/" in req["file"] else "."
+        if top not in warmed:
+            warmed.add(top)
+            warm_up(list(args) + [top])
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
