@@ -57,7 +57,7 @@ done
 cases() { # passed/failed/skipped cases of an rrr run, from its results
   local id
   id=$(grep -o 'rrr show --results-dir [^ ]* [^ )]*' "$1" | awk '{print $NF}')
-  "$work/rrr" show --results-dir "$work/results" --json "$id" | "$py" -c '
+  "$work/rrr" show --results-dir "$work/results" --json "$id" 2>/dev/null | "$py" -c '
 import json, sys
 s = json.load(sys.stdin)
 p = f = k = 0
