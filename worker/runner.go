@@ -83,34 +83,43 @@ func runnerArgv(runner, scriptDir string) ([]string, error) {
 	if err := writeFileAtomic(script, string(a.script)); err != nil {
 		return nil, fmt.Errorf("write the %s runner: %w", words[0], err)
 	}
-	argv := append(interpreterOf(a.tool, a.interp), script)
+	argv := append(interpreterOf(a.tool, a.interp, strings.TrimRight(a.interp, "0123456789")), script)
 	return append(argv, words[1:]...), nil
 }
 
-// interpreterOf reads the #! line of command tool on the PATH; fallback
-// when there is none.
-func interpreterOf(tool, fallback string) []string {
+// interpreterOf reads the #! line of command tool on the PATH: the
+// interpreter and its arguments when its name starts with kind ("python"),
+// else fallback (no such command, a binary, a shell wrapper such as a
+// pyenv shim).
+func interpreterOf(tool, fallback, kind string) []string {
+	words := shebang(tool)
+	if len(words) == 0 || !strings.HasPrefix(filepath.Base(words[0]), kind) {
+		return []string{fallback}
+	}
+	return words
+}
+
+// shebang is the interpreter of command tool on the PATH with its
+// arguments ("/usr/bin/env X" gives X); nil when there is none.
+func shebang(tool string) []string {
 	path, err := exec.LookPath(tool)
 	if err != nil {
-		return []string{fallback}
+		return nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return []string{fallback}
+		return nil
 	}
 	defer f.Close()
 	line, _ := bufio.NewReader(io.LimitReader(f, 512)).ReadString('\n')
-	words := strings.Fields(strings.TrimPrefix(line, "#!"))
-	if !strings.HasPrefix(line, "#!") || len(words) == 0 {
-		return []string{fallback}
+	if !strings.HasPrefix(line, "#!") {
+		return nil
 	}
-	if filepath.Base(words[0]) == "env" {
+	words := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if len(words) > 0 && filepath.Base(words[0]) == "env" {
 		words = words[1:]
 		for len(words) > 0 && strings.HasPrefix(words[0], "-") {
 			words = words[1:] // env -S and the like
-		}
-		if len(words) == 0 {
-			return []string{fallback}
 		}
 	}
 	return words
