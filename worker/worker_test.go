@@ -341,12 +341,24 @@ func TestWorkerFailsTheTasksetWhenSlavesKeepCrashing(t *testing.T) {
 }
 
 func TestWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T) {
+	for _, runner := range []bool{false, true} {
+		t.Run(map[bool]string{false: "trial command", true: "runner"}[runner], func(t *testing.T) {
+			testWorkerStopsSlavesWhenTheTasksetIsCancelled(t, runner)
+		})
+	}
+}
+
+func testWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T, runner bool) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
-		e := newEnv(t, b)
+		e := runnerEnv(t, b)
 		// The trial ignores SIGTERM: the slave kills it after its grace.
 		e.write(t, map[string]string{"hang.sh": "trap '' TERM; echo $$ > " + e.path("hang") + "; sleep 300"})
 		w := e.startWorker(t, func(c *worker.Config) { c.Slaves = 1 })
-		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+		spec := schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}}
+		if runner {
+			spec.TrialCommand, spec.Runner = "", e.fake("ok")
+		}
+		ts := e.create(t, spec)
 		e.dispatch(t, ts, w)
 		pid := pidIn(t, e.path("hang"))
 		ok, err := e.c.CancelTaskset(bg, ts, "stop it")
@@ -361,6 +373,9 @@ func TestWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return e.load(t, ts).Slaves[0].Status == schema.SlaveNormalExit
 		}, wait, 20*time.Millisecond)
+		if runner {
+			requireDies(t, proctest.PidsIn(t, e.path("runner-pids"))[0], "the runner of a cancelled taskset")
+		}
 	})
 }
 
