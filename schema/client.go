@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,6 +40,7 @@ type TasksetSpec struct {
 	SetupCommand       string
 	SlaveCommand       string
 	TrialCommand       string
+	Runner             string // a persistent runner instead of the trial command (docs/runners.md)
 	ResultFormat       string
 	WorkerType         string
 	MaxWorkers         int
@@ -78,8 +80,10 @@ func (s *TasksetSpec) Validate() error {
 		return fmt.Errorf("max workers %d: %w: must be 0 (no limit) or more", s.MaxWorkers, ErrInvalid)
 	case s.UnknownSpecTimeout < time.Second || s.LeastTimeout < time.Second:
 		return fmt.Errorf("timeouts: %w: must be at least one second", ErrInvalid)
-	case s.TrialCommand == "" && s.SlaveCommand == "":
-		return fmt.Errorf("taskset: %w: a trial command (or a slave command) is required", ErrInvalid)
+	case s.TrialCommand == "" && s.SlaveCommand == "" && strings.TrimSpace(s.Runner) == "":
+		return fmt.Errorf("taskset: %w: a trial command, a runner (or a slave command) is required", ErrInvalid)
+	case s.TrialCommand != "" && s.Runner != "":
+		return fmt.Errorf("taskset: %w: a runner replaces the trial command: give one of them, not both", ErrInvalid)
 	case len(s.Specs) == 0:
 		return fmt.Errorf("taskset: %w: no spec files", ErrInvalid)
 	}
@@ -116,6 +120,7 @@ func (s *TasksetSpec) fields() []string {
 		FSetupCommand, s.SetupCommand,
 		FSlaveCommand, s.SlaveCommand,
 		FTrialCommand, s.TrialCommand,
+		FRunner, s.Runner,
 		FResultFormat, s.ResultFormat,
 		FWorkerType, s.WorkerType,
 		FMaxWorkers, strconv.Itoa(s.MaxWorkers),

@@ -22,7 +22,9 @@
 //	$NS:active_taskset                  list   keys of unfinished tasksets, oldest first
 //	$NS:worker                          set    keys of known workers
 //	$NS:estimate_sec:$CLASS             hash   spec file -> estimated seconds (3 decimals)
-//	$NS:taskset:$TS                     hash   see Taskset fields (F*)
+//	$NS:taskset:$TS                     hash   see Taskset fields (F*); (ext) runner: a persistent
+//	                                           runner of the trials instead of trial_command
+//	                                           ("pytest", "rspec" or a command; docs/runners.md)
 //	  …:log                             string the taskset's log, '%F %T' stamped lines (capped)
 //	  …:slave                           list   slaves that worked on it
 //	  …:worker_log                      list   worker log keys

@@ -19,6 +19,7 @@ const (
 
 	// ext
 	FTrialCommand    = "trial_command"     // template with {file} and {report}
+	FRunner          = "runner"            // a persistent runner: "pytest", "rspec" or a command (docs/runners.md)
 	FResultFormat    = "result_format"     // see the Format* constants
 	FRsyncRemotePath = "rsync_remote_path" // where the client uploaded the code
 	FRsyncOptions    = "rsync_options"     // extra rsync arguments of the upload

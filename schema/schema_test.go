@@ -127,26 +127,33 @@ func TestCreateTasksetRefusesBadInput(t *testing.T) {
 			id string
 			s  schema.TasksetSpec
 		}{
-			"exists":       {"dup", spec("b.rb")},
-			"no specs":     {"x1", spec()},
-			"absolute":     {"x2", spec("/etc/passwd")},
-			"leaves root":  {"x3", spec("a/../../b.rb")},
-			"twice":        {"x4", spec("a.rb", "./a.rb")},
-			"colon in id":  {"x:5", spec("a.rb")},
-			"dots in id":   {"..-x5", spec("a.rb")},
-			"bad name":     {"x10", schema.TasksetSpec{RsyncName: "../x", TrialCommand: "x", Specs: []string{"a.rb"}}},
-			"no command":   {"x6", schema.TasksetSpec{Specs: []string{"a.rb"}}},
-			"bad format":   {"x7", schema.TasksetSpec{TrialCommand: "x", ResultFormat: "xml", Specs: []string{"a.rb"}}},
-			"bad trials":   {"x8", schema.TasksetSpec{TrialCommand: "x", MaxTrials: -1, Specs: []string{"a.rb"}}},
-			"short timout": {"x9", schema.TasksetSpec{TrialCommand: "x", LeastTimeout: time.Millisecond, Specs: []string{"a.rb"}}},
+			"exists":                   {"dup", spec("b.rb")},
+			"no specs":                 {"x1", spec()},
+			"absolute":                 {"x2", spec("/etc/passwd")},
+			"leaves root":              {"x3", spec("a/../../b.rb")},
+			"twice":                    {"x4", spec("a.rb", "./a.rb")},
+			"colon in id":              {"x:5", spec("a.rb")},
+			"dots in id":               {"..-x5", spec("a.rb")},
+			"bad name":                 {"x10", schema.TasksetSpec{RsyncName: "../x", TrialCommand: "x", Specs: []string{"a.rb"}}},
+			"no command":               {"x6", schema.TasksetSpec{Specs: []string{"a.rb"}}},
+			"bad format":               {"x7", schema.TasksetSpec{TrialCommand: "x", ResultFormat: "xml", Specs: []string{"a.rb"}}},
+			"bad trials":               {"x8", schema.TasksetSpec{TrialCommand: "x", MaxTrials: -1, Specs: []string{"a.rb"}}},
+			"short timout":             {"x9", schema.TasksetSpec{TrialCommand: "x", LeastTimeout: time.Millisecond, Specs: []string{"a.rb"}}},
+			"runner and trial command": {"x11", schema.TasksetSpec{TrialCommand: "x", Runner: "pytest", Specs: []string{"a.rb"}}},
+			"blank runner":             {"x12", schema.TasksetSpec{Runner: "  ", Specs: []string{"a.rb"}}},
 		} {
 			_, err := e.c.CreateTaskset(ctx, tc.id, tc.s)
 			require.ErrorIs(t, err, schema.ErrInvalid, name)
 		}
+		// a runner alone is enough, and is kept
+		ts, err := e.c.CreateTaskset(ctx, "r1", schema.TasksetSpec{Runner: "pytest -q", Specs: []string{"a.py"}})
+		require.NoError(t, err)
+		require.Equal(t, "pytest -q", e.hget(t, ts, schema.FRunner))
+		require.Equal(t, "", e.hget(t, ts, schema.FTrialCommand))
 		// nothing of the refused tasksets was written
-		require.Equal(t, []string{e.k.Taskset("dup")}, e.list(t, e.k.ActiveTaskset()))
+		require.Equal(t, []string{e.k.Taskset("dup"), ts}, e.list(t, e.k.ActiveTaskset()))
 		require.Equal(t, []string{schema.Task(e.k.Taskset("dup"), "a.rb")}, e.list(t, schema.Tasks(e.k.Taskset("dup"))))
-		for _, id := range []string{"x1", "x2", "x3", "x4", "x6", "x7", "x8", "x9", "..-x5", "x10"} {
+		for _, id := range []string{"x1", "x2", "x3", "x4", "x6", "x7", "x8", "x9", "..-x5", "x10", "x11", "x12"} {
 			n, err := e.rd.Exists(ctx, e.k.Taskset(id)).Result()
 			require.NoError(t, err)
 			require.Zero(t, n, id)

@@ -8,9 +8,12 @@
 #     4 workers x 4 slaves, run twice (without, then with estimates), against
 #     the lower bound and two static splits of the same durations;
 #   - scale: a taskset of 100,000 spec files (creation, memory per task), and
-#     300 simulated slaves draining it against rrr server (nothing lost).
-# About 4 minutes on 2 CPUs.
-#   scripts/bench.sh                  all three
+#     300 simulated slaves draining it against rrr server (nothing lost);
+#   - runner: 40 files of a framework whose start-up costs 1 s on rrr local
+#     with 2 slaves, as plain trials and in a persistent runner (time per
+#     trial, wall).
+# About 5 minutes on 2 CPUs.
+#   scripts/bench.sh                  all four
 #   scripts/bench.sh Balance          one (a regular expression of go test -bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -30,3 +30,10 @@ install_pkg() {
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >/dev/null
 }
+
+# need_path PACKAGE PATH installs the Debian package when PATH is missing
+# (for libraries, which put no command on PATH).
+need_path() {
+  [ -e "$2" ] && return 0
+  need "$1" "/nonexistent/$1"
+}

@@ -20,7 +20,8 @@ var (
 
 // originalSlave reports whether cmd is a slave command of the original
 // client: its last line starts the original slave, and any lines before it
-// only change directory. It also says whether the slave ran under bundler.
+// only change directory. It also says whether the slave ran under bundler
+// (the RSpec runner loads bundler by itself when there is a Gemfile).
 func originalSlave(cmd string) (ok, bundled bool) {
 	var lines []string
 	for _, l := range strings.Split(cmd, "\n") {
@@ -54,14 +55,15 @@ func customSlave(cmd string) bool {
 	return !ok
 }
 
-// defaultTrial is how rrr runs a taskset that names no trial command (the
-// original client never does): RSpec with a JSON report, under bundler
-// when the original slave ran under it. Trials run in the working copy's
-// root, where the spec paths are relative to; `cd` lines are not followed.
-func defaultTrial(slaveCommand string) (command, format string) {
-	command = "rspec --format progress --format json --out {report} {file}"
-	if _, bundled := originalSlave(slaveCommand); bundled {
-		command = "bundle exec " + command
+// defaultRunner is how rrr runs a taskset that names neither a trial
+// command nor a runner (the original client never does): in the RSpec
+// runner (worker/runners), which loads bundler when the project has a
+// Gemfile and spec_helper once per slave, with a JSON report. Trials run in
+// the working copy's root, where the spec paths are relative to; `cd` lines
+// of the original slave command are not followed.
+func defaultRunner(format string) (runner, resultFormat string) {
+	if format == "" {
+		format = schema.FormatRSpecJSON
 	}
-	return command, schema.FormatRSpecJSON
+	return "rspec", format
 }

@@ -28,9 +28,9 @@ func TestOriginalSlaveCommands(t *testing.T) {
 		require.Equal(t, c.cmd != "" && !c.original, customSlave(c.cmd), "%q", c.cmd)
 	}
 
-	cmd, format := defaultTrial("bundle exec rrrspec-client slave")
-	require.Equal(t, "bundle exec rspec --format progress --format json --out {report} {file}", cmd)
+	runner, format := defaultRunner("")
+	require.Equal(t, "rspec", runner)
 	require.Equal(t, "rspec-json", format)
-	cmd, _ = defaultTrial("")
-	require.Equal(t, "rspec --format progress --format json --out {report} {file}", cmd)
+	_, format = defaultRunner("junit")
+	require.Equal(t, "junit", format, "a result format the taskset names is kept")
 }

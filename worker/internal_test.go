@@ -3,6 +3,8 @@ package worker
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,4 +166,22 @@ func TestConfigValidation(t *testing.T) {
 		require.ErrorIs(t, err, ErrConfig, want)
 		require.Contains(t, err.Error(), want)
 	}
+}
+
+func TestRunnerInterpreterIsTheFrameworks(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	for _, c := range []struct {
+		name, first string
+		want        []string
+	}{
+		{"a virtualenv's", "#!/opt/venv/bin/python3.11 -I", []string{"/opt/venv/bin/python3.11", "-I"}},
+		{"through env", "#! /usr/bin/env -S python3", []string{"python3"}},
+		{"a shell wrapper (pyenv shim)", "#!/usr/bin/env bash", []string{"python3"}},
+		{"a binary", "\x7fELF", []string{"python3"}},
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "pytest"), []byte(c.first+"\nrest\n"), 0o755))
+		require.Equal(t, c.want, interpreterOf("pytest", "python3", "python"), c.name)
+	}
+	require.Equal(t, []string{"ruby"}, interpreterOf("rspec", "ruby", "ruby"), "no such command")
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,9 @@ type Slave struct {
 	log   zerolog.Logger
 	ts    model.Taskset
 	every func(string) bool
+	// runner is the taskset's runner while it runs (nil: none, or it
+	// must be started again).
+	runner *runner
 }
 
 // NewSlave checks cfg and returns a slave.
@@ -110,22 +115,25 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		s.logf(zerolog.InfoLevel, nil, "taskset %s is %q, not running: nothing to do", ts.Key, ts.Status)
 		return nil
 	}
-	if ts.TrialCommand == "" {
-		var f string
-		ts.TrialCommand, f = defaultTrial(ts.SlaveCommand)
-		if ts.ResultFormat == "" {
-			ts.ResultFormat = f
-		}
+	if ts.TrialCommand == "" && ts.Runner == "" {
+		// The original RRRSpec client names neither (see compat.go).
+		ts.Runner, ts.ResultFormat = defaultRunner(ts.ResultFormat)
 		s.ts = ts
-		s.logf(zerolog.InfoLevel, nil, "taskset %s names no trial command (as the original RRRSpec client writes it): running %q", ts.Key, ts.TrialCommand)
+		s.logf(zerolog.InfoLevel, nil, "taskset %s names no trial command nor runner (as the original RRRSpec client writes it): running it with the %s runner", ts.Key, ts.Runner)
 	}
 	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
+	defer s.stopRunner()
 
 	sub := s.c.Redis().Subscribe(ctx, schema.Events(s.cfg.Taskset))
 	defer sub.Close()
 	events := sub.Channel()
 
 	idle := false
+	// The runner starts before the first task is taken; one that failed
+	// starts again when there is a task for it.
+	if !s.ensureRunner(ctx) {
+		return nil
+	}
 	for ctx.Err() == nil {
 		out, task, err := s.c.TakeTask(ctx, s.cfg.Taskset, s.cfg.Slave)
 		if err != nil {
@@ -134,6 +142,9 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		}
 		if out == schema.TakeOK {
 			idle = false
+			if !s.ensureRunner(ctx) {
+				break
+			}
 			if stop := s.runTask(ctx, task); stop {
 				break
 			}
@@ -298,4 +309,88 @@ func newID() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// ensureRunner starts the taskset's runner when it has one and it is not
+// running; false when it could not start (the taskset is failed) or ctx
+// ended.
+func (s *Slave) ensureRunner(ctx context.Context) bool {
+	if s.ts.Runner == "" || s.runner != nil {
+		return true
+	}
+	if err := s.startRunner(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.failTaskset(err.Error())
+		}
+		return false
+	}
+	return true
+}
+
+// startRunner starts the taskset's runner in the working copy; it has as
+// long to be ready as a spec without an estimate has to run. The error
+// names the runner and the slave and quotes the end of its output.
+func (s *Slave) startRunner(ctx context.Context) error {
+	start := time.Now()
+	logPath := filepath.Join(s.cfg.OutputDir, "run", slaveID(s.cfg.Slave)+".runner.log")
+	r, err := startRunner(ctx, runnerConfig{
+		name: s.ts.Runner, dir: s.cfg.WorkingCopy, env: s.slaveEnv(),
+		scriptDir: filepath.Join(s.cfg.OutputDir, "run", slaveID(s.cfg.Slave)), logPath: logPath,
+		limit:   time.Duration(max(s.ts.UnknownSpecTimeoutSec, 1)) * time.Second,
+		onStart: func(pgid int) { s.recordPgid(runnerPgidFile(s.cfg.PgidFile), pgid) },
+	})
+	if err != nil {
+		s.clearPgid(runnerPgidFile(s.cfg.PgidFile))
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("slave %s (host %s): %w; the end of its output (%s:%s):\n%s",
+			s.cfg.Slave, s.cfg.Host, err, s.cfg.Host, logPath, outputTail(logPath))
+	}
+	s.runner = r
+	s.logf(zerolog.InfoLevel, nil, "runner %q ready in %s (pid %d)", s.ts.Runner, time.Since(start).Round(time.Millisecond), r.cmd.Process.Pid)
+	return nil
+}
+
+// runnerBroke kills a runner that failed during a trial; the next trial
+// starts it again.
+func (s *Slave) runnerBroke(msg string) {
+	if s.runner == nil {
+		return
+	}
+	s.runner.kill()
+	s.logf(zerolog.WarnLevel, nil, "%s; the end of its output:\n%s", msg, s.runner.tail())
+	s.runner = nil
+	s.clearPgid(runnerPgidFile(s.cfg.PgidFile))
+}
+
+// stopRunner stops the runner when the slave ends.
+func (s *Slave) stopRunner() {
+	if s.runner == nil {
+		return
+	}
+	s.runner.stop(s.cfg.Trial.Grace)
+	s.runner = nil
+	s.clearPgid(runnerPgidFile(s.cfg.PgidFile))
+}
+
+// failTaskset fails the taskset the way a failed setup does: the reason
+// goes to the slave's log, the worker's log of the taskset (which the
+// summary shows) and the taskset's status_reason.
+func (s *Slave) failTaskset(reason string) {
+	s.logf(zerolog.ErrorLevel, nil, "failing the taskset: %s", reason)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	line := fmt.Sprintf("%s failing the taskset: %s\n", time.Now().UTC().Format(time.RFC3339), reason)
+	if err := s.c.AppendLog(ctx, schema.WorkerLogText(schema.WorkerLog(s.cfg.Taskset, s.cfg.Worker)), line, DefaultLogCap); err != nil {
+		s.log.Warn().Err(err).Msg("append to the worker log")
+	}
+	if err := failTaskset(ctx, s.c, s.cfg.Taskset, reason); err != nil {
+		s.logf(zerolog.ErrorLevel, err, "fail the taskset")
+	}
+}
+
+// slaveID is the last part of a slave key, for file names.
+func slaveID(key string) string {
+	return key[strings.LastIndexByte(key, ':')+1:]
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/schema"
 	"github.com/rrr-dev/rrr/worker"
@@ -100,27 +101,42 @@ func TestSlaveTrialEndings(t *testing.T) {
 		{name: "hard timeout", script: "trap '' TERM; sleep 300 & echo $! > CHILD; wait; wait; wait", unknown: time.Second,
 			status: schema.StatusTimeout, signal: "SIGKILL", errorHas: "hard timeout after 2s (SIGKILL to its process group"},
 	}
+	// Each ends the same whether a trial command runs it or a runner
+	// (the fake runner of runner_test.go, whose trial is `sh <file>`).
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			redistest.Each(t, func(t *testing.T, b redistest.Backend) {
-				e := newEnv(t, b)
-				child := e.path("child")
-				e.write(t, map[string]string{"t.sh": strings.ReplaceAll(c.script, "CHILD", child)})
-				ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", MaxTrials: 1,
-					UnknownSpecTimeout: c.unknown, Specs: []string{"t.sh"}})
-				tr := onlyTrial(t, e.runSlave(t, ts))
-				require.Equal(t, c.status, tr.Status)
-				require.Equal(t, c.signal, tr.Signal)
-				if c.errorHas != "" {
-					require.Contains(t, tr.Error, c.errorHas)
-				}
-				if strings.Contains(c.script, "CHILD") {
-					requireDies(t, pidIn(t, child), "a child of a timed-out trial")
-				}
-				require.NoFileExists(t, e.path("run/1-test.pgid"), "the slave clears its record of the trial's group")
+		for _, runner := range []bool{false, true} {
+			name := c.name
+			if runner {
+				name += " in a runner"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+					e := runnerEnv(t, b)
+					child := e.path("child")
+					e.write(t, map[string]string{"t.sh": strings.ReplaceAll(c.script, "CHILD", child)})
+					spec := schema.TasksetSpec{TrialCommand: "sh {file}", MaxTrials: 1,
+						UnknownSpecTimeout: c.unknown, Specs: []string{"t.sh"}}
+					if runner {
+						spec.TrialCommand, spec.Runner = "", e.fake("ok")
+					}
+					ts := e.create(t, spec)
+					tr := onlyTrial(t, e.runSlave(t, ts))
+					require.Equal(t, c.status, tr.Status)
+					require.Equal(t, c.signal, tr.Signal)
+					if c.errorHas != "" {
+						require.Contains(t, tr.Error, c.errorHas)
+					}
+					if strings.Contains(c.script, "CHILD") {
+						requireDies(t, pidIn(t, child), "a child of a timed-out trial")
+					}
+					require.NoFileExists(t, e.path("run/1-test.pgid"), "the slave clears its record of the trial's group")
+					if runner {
+						require.Len(t, proctest.PidsIn(t, e.path("runner-pids")), 1, "the trial's end leaves the runner alone")
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -34,8 +34,18 @@ func (p *slaveProc) signal(sig syscall.Signal) { _ = proc.KillGroup(p.pid(), sig
 // kill ends the slave and its trial at once.
 func (p *slaveProc) kill() {
 	p.signal(syscall.SIGKILL)
-	if pgid := readPgid(p.pgidFile); pgid > 0 {
-		_ = proc.KillGroup(pgid, syscall.SIGKILL)
+	p.killRecorded()
+}
+
+// killRecorded kills the process groups the slave recorded: its trial's
+// and its runner's (a runner dies with its slave, what it left in its
+// group does not).
+func (p *slaveProc) killRecorded() {
+	for _, f := range []string{p.pgidFile, runnerPgidFile(p.pgidFile)} {
+		if pgid := readPgid(f); pgid > 0 {
+			_ = proc.KillGroup(pgid, syscall.SIGKILL)
+		}
+		_ = os.Remove(f)
 	}
 }
 
@@ -52,10 +62,12 @@ func (e slaveExit) normal() bool {
 }
 
 // describe says how a slave ended: "exit code 2", "killed by signal SIGKILL".
-func (e slaveExit) describe() string {
-	st := e.p.cmd.ProcessState
+func (e slaveExit) describe() string { return describeExit(e.p.cmd.ProcessState, e.err) }
+
+// describeExit says how a process that was waited for ended.
+func describeExit(st *os.ProcessState, waitErr error) string {
 	if st == nil {
-		return fmt.Sprintf("wait failed: %v", e.err)
+		return fmt.Sprintf("wait failed: %v", waitErr)
 	}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return "killed by signal " + proc.SignalName(ws.Signal())
@@ -191,10 +203,7 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 // the taskset (it may have taken a task without starting a trial).
 func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 	p := e.p
-	if pgid := readPgid(p.pgidFile); pgid > 0 {
-		_ = proc.KillGroup(pgid, syscall.SIGKILL)
-	}
-	_ = os.Remove(p.pgidFile)
+	p.killRecorded()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	how := e.describe()

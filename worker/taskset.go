@@ -140,12 +140,20 @@ func (r *tasksetRun) fail(reason string) {
 	r.warnf("failing the taskset: %s", reason)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := r.w.c.FailTaskset(ctx, r.ts.Key, reason); err != nil {
+	if err := failTaskset(ctx, r.w.c, r.ts.Key, reason); err != nil {
 		r.log.Error().Err(err).Msg("fail the taskset")
 	}
-	if err := r.w.c.SendCommand(ctx, schema.Command{Verb: schema.CmdFail, Key: r.ts.Key}); err != nil {
-		r.log.Error().Err(err).Msg("tell the arbiter")
+}
+
+// failTaskset fails a taskset with reason and tells the arbiter.
+func failTaskset(ctx context.Context, c *schema.Client, key, reason string) error {
+	if _, err := c.FailTaskset(ctx, key, reason); err != nil {
+		return err
 	}
+	if err := c.SendCommand(ctx, schema.Command{Verb: schema.CmdFail, Key: key}); err != nil {
+		return fmt.Errorf("tell the arbiter: %w", err)
+	}
+	return nil
 }
 
 // watch closes over, and cancels the taskset's context, when the taskset

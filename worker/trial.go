@@ -69,20 +69,11 @@ func trialDir(outputDir, spec, trialID string) string {
 	return filepath.Join(outputDir, "trials", url.PathEscape(spec), trialID)
 }
 
-// runTrial runs the taskset's trial command on spec and reads its result.
+// runTrial runs spec as a trial, with the taskset's trial command or in
+// the slave's runner, and reads its result.
 func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, trialID string) trialOutcome {
 	dir := trialDir(s.cfg.OutputDir, spec, trialID)
 	report := filepath.Join(dir, "report")
-	tpl := s.ts.TrialCommand
-	if !strings.Contains(tpl, "{file}") {
-		tpl += " {file}" // a bare command gets the spec file as its last argument
-	}
-	// {file} is "./<spec>": unambiguous to the command (a path, never an
-	// option or a package name); the task id stays the clean spec.
-	argv, err := proc.Template(tpl, map[string]string{"file": schema.SpecArg(spec), "report": report})
-	if err != nil {
-		return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return errorOutcome(fmt.Sprintf("create the output directory: %v", err))
 	}
@@ -92,23 +83,71 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 	soft, hard := Timeouts(estimateSec,
 		time.Duration(s.ts.UnknownSpecTimeoutSec)*time.Second, time.Duration(s.ts.LeastTimeoutSec)*time.Second,
 		s.cfg.Trial.KillGrace, s.cfg.Trial.UnknownHardExtra)
-	res, runErr := proc.Run(ctx, proc.Spec{
-		Argv: argv, Dir: s.cfg.WorkingCopy, Env: s.trialEnv(spec, report),
-		Soft: soft, Hard: hard, Grace: s.cfg.Trial.Grace, WaitDelay: s.cfg.Trial.WaitDelay,
-		StdoutFile: filepath.Join(dir, "stdout"), StderrFile: filepath.Join(dir, "stderr"),
-		OnStart: s.recordPgid,
-	})
-	s.clearPgid()
-	if runErr != nil {
-		return errorOutcome(fmt.Sprintf("could not run the trial in %s: %v", s.cfg.WorkingCopy, runErr))
+	stdoutPath, stderrPath := filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")
+	var (
+		res    proc.Result
+		broken error
+	)
+	if s.ts.Runner != "" {
+		if s.runner == nil {
+			return errorOutcome(fmt.Sprintf("runner %q on slave %s is not running; nothing was run", s.ts.Runner, s.cfg.Slave))
+		}
+		res, broken = s.runner.run(ctx, runnerRequest{
+			Trial: trialID, File: spec, Report: report, Stdout: stdoutPath, Stderr: stderrPath,
+			Dir: s.cfg.WorkingCopy, Env: envMap(s.trialEnv(spec, report)),
+		}, trialLimits{soft: soft, hard: hard, grace: s.cfg.Trial.Grace, answer: s.cfg.Trial.KillGrace},
+			func(pgid int) { s.recordPgid(s.cfg.PgidFile, pgid) })
+	} else {
+		tpl := s.ts.TrialCommand
+		if !strings.Contains(tpl, "{file}") {
+			tpl += " {file}" // a bare command gets the spec file as its last argument
+		}
+		// {file} is "./<spec>": unambiguous to the command (a path, never an
+		// option or a package name); the task id stays the clean spec.
+		argv, err := proc.Template(tpl, map[string]string{"file": schema.SpecArg(spec), "report": report})
+		if err != nil {
+			return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
+		}
+		var runErr error
+		res, runErr = proc.Run(ctx, proc.Spec{
+			Argv: argv, Dir: s.cfg.WorkingCopy, Env: s.trialEnv(spec, report),
+			Soft: soft, Hard: hard, Grace: s.cfg.Trial.Grace, WaitDelay: s.cfg.Trial.WaitDelay,
+			StdoutFile: stdoutPath, StderrFile: stderrPath,
+			OnStart: func(pgid int) { s.recordPgid(s.cfg.PgidFile, pgid) },
+		})
+		if runErr != nil {
+			s.clearPgid(s.cfg.PgidFile)
+			return errorOutcome(fmt.Sprintf("could not run the trial in %s: %v", s.cfg.WorkingCopy, runErr))
+		}
 	}
+	s.clearPgid(s.cfg.PgidFile)
 	if res.OutputErr != nil {
 		s.logf(zerolog.WarnLevel, nil, "full output of %s is incomplete: %v", spec, res.OutputErr)
 	}
 	if res.OutputCut {
 		s.logf(zerolog.WarnLevel, nil, "trial of %s left a process outside its group holding its output; output after %s was not read", spec, s.cfg.Trial.WaitDelay)
 	}
+	out := s.readOutcome(res, dir, report)
+	if broken != nil {
+		// The trial did not end by itself: error (retried), or timeout
+		// when ours fired first; the runner is started again.
+		out.status = schema.StatusError
+		if res.Timeout != proc.NoTimeout {
+			out.status = schema.StatusTimeout
+		}
+		msg := fmt.Sprintf("runner %q on slave %s: %v", s.ts.Runner, s.cfg.Slave, broken)
+		if res.Timeout != proc.NoTimeout || res.Cancelled {
+			msg += " (" + res.Describe() + ")"
+		}
+		out.fields[schema.FError] = msg + "; it is started again for the next trial"
+		s.runnerBroke(msg)
+	}
+	return out
+}
 
+// readOutcome reads the report and output of a trial that ended and
+// decides its result.
+func (s *Slave) readOutcome(res proc.Result, dir, report string) trialOutcome {
 	reportBytes, _ := readCapped(report, maxParseInput)
 	stdout, err := readCapped(filepath.Join(dir, "stdout"), maxParseInput)
 	if err != nil {
@@ -225,41 +264,51 @@ func readCapped(path string, limit int64) ([]byte, error) {
 // trialEnv is the environment of a trial: the slave's own, without rrr's
 // internal variables (RRR_REDIS may carry a password), plus the trial's.
 func (s *Slave) trialEnv(spec, report string) []string {
-	env := make([]string, 0, len(os.Environ())+5)
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "RRR_") || name == EnvSlaveNumber || name == EnvNumSlaves {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env,
+	return append(s.slaveEnv(), EnvSpecFile+"="+spec, EnvReport+"="+report)
+}
+
+// slaveEnv is what a trial and a runner share: the slave's environment
+// without rrr's internal variables, plus the slave's number and taskset.
+func (s *Slave) slaveEnv() []string {
+	return append(baseEnv(),
 		EnvSlaveNumber+"="+strconv.Itoa(s.cfg.Number),
 		EnvNumSlaves+"="+strconv.Itoa(s.cfg.NumSlaves),
 		EnvTaskset+"="+s.cfg.Taskset,
-		EnvSpecFile+"="+spec,
-		EnvReport+"="+report,
 	)
 }
 
+// envMap turns KEY=VALUE entries into a map; later entries win.
+func envMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
 // recordPgid tells the worker which process group to kill should this
-// slave die while the trial runs.
-func (s *Slave) recordPgid(pgid int) {
+// slave die: its trial's (PgidFile) or its runner's.
+func (s *Slave) recordPgid(path string, pgid int) {
 	if s.cfg.PgidFile == "" {
 		return
 	}
-	if err := writeFileAtomic(s.cfg.PgidFile, strconv.Itoa(pgid)); err != nil {
-		s.logf(zerolog.WarnLevel, nil, "record the trial's process group in %s: %v", s.cfg.PgidFile, err)
+	if err := writeFileAtomic(path, strconv.Itoa(pgid)); err != nil {
+		s.logf(zerolog.WarnLevel, nil, "record a process group in %s: %v", path, err)
 	}
 }
 
-func (s *Slave) clearPgid() {
+func (s *Slave) clearPgid(path string) {
 	if s.cfg.PgidFile != "" {
-		if err := os.Remove(s.cfg.PgidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.logf(zerolog.WarnLevel, nil, "remove %s: %v", s.cfg.PgidFile, err)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.logf(zerolog.WarnLevel, nil, "remove %s: %v", path, err)
 		}
 	}
 }
+
+// runnerPgidFile is where a slave records its runner's process group,
+// beside its trial's.
+func runnerPgidFile(pgidFile string) string { return pgidFile + ".runner" }
 
 // writeFileAtomic writes through a temporary file and a rename, so that a
 // reader never sees half a number.

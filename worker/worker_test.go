@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 	"github.com/rrr-dev/rrr/pkg/redistest"
 	"github.com/rrr-dev/rrr/schema"
 	"github.com/rrr-dev/rrr/worker"
@@ -292,8 +293,18 @@ func TestWorkerRunsInPlace(t *testing.T) {
 }
 
 func TestWorkerRespawnsASlaveKilledMidTrial(t *testing.T) {
+	for _, runner := range []bool{false, true} {
+		t.Run(map[bool]string{false: "trial command", true: "runner"}[runner], func(t *testing.T) {
+			testWorkerRespawnsASlaveKilledMidTrial(t, runner)
+		})
+	}
+}
+
+// With a runner (the fake of runner_test.go, which leaves a helper
+// process in its group), the runner's group dies with the slave too.
+func testWorkerRespawnsASlaveKilledMidTrial(t *testing.T, runner bool) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
-		e := newEnv(t, b)
+		e := runnerEnv(t, b)
 		// First run: a trial with a child of its own that hangs. Later
 		// runs pass.
 		e.write(t, map[string]string{"spec/slow.sh": fmt.Sprintf(`
@@ -305,9 +316,17 @@ if [ ! -e %[1]s ]; then
 fi
 echo second run`, e.path("ran"), e.path("leader"), e.path("child"))})
 		w := e.startWorker(t, func(c *worker.Config) { c.Slaves = 1 })
-		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"spec/slow.sh"}})
+		spec := schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"spec/slow.sh"}}
+		if runner {
+			spec.TrialCommand, spec.Runner = "", e.fake("child")
+		}
+		ts := e.create(t, spec)
 		e.dispatch(t, ts, w)
 		leader, child := pidIn(t, e.path("leader")), pidIn(t, e.path("child"))
+		var helper int
+		if runner {
+			helper = pidIn(t, e.path("runner-pids.child"))
+		}
 
 		tk := schema.Task(ts, "spec/slow.sh")
 		first := e.list(t, schema.TaskTrials(tk))[0]
@@ -319,6 +338,10 @@ echo second run`, e.path("ran"), e.path("leader"), e.path("child"))})
 
 		requireDies(t, leader, "the trial of the killed slave")
 		requireDies(t, child, "the trial's child")
+		if runner {
+			requireDies(t, proctest.PidsIn(t, e.path("runner-pids"))[0], "the runner of the killed slave")
+			requireDies(t, helper, "what the runner of the killed slave left in its group")
+		}
 		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
 		s := e.load(t, ts)
 		k := task(t, s, "spec/slow.sh")
@@ -355,12 +378,24 @@ func TestWorkerFailsTheTasksetWhenSlavesKeepCrashing(t *testing.T) {
 }
 
 func TestWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T) {
+	for _, runner := range []bool{false, true} {
+		t.Run(map[bool]string{false: "trial command", true: "runner"}[runner], func(t *testing.T) {
+			testWorkerStopsSlavesWhenTheTasksetIsCancelled(t, runner)
+		})
+	}
+}
+
+func testWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T, runner bool) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
-		e := newEnv(t, b)
+		e := runnerEnv(t, b)
 		// The trial ignores SIGTERM: the slave kills it after its grace.
 		e.write(t, map[string]string{"hang.sh": "trap '' TERM; echo $$ > " + e.path("hang") + "; sleep 300"})
 		w := e.startWorker(t, func(c *worker.Config) { c.Slaves = 1 })
-		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}})
+		spec := schema.TasksetSpec{TrialCommand: "sh {file}", Specs: []string{"hang.sh"}}
+		if runner {
+			spec.TrialCommand, spec.Runner = "", e.fake("ok")
+		}
+		ts := e.create(t, spec)
 		e.dispatch(t, ts, w)
 		pid := pidIn(t, e.path("hang"))
 		ok, err := e.c.CancelTaskset(bg, ts, "stop it")
@@ -375,6 +410,9 @@ func TestWorkerStopsSlavesWhenTheTasksetIsCancelled(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return e.load(t, ts).Slaves[0].Status == schema.SlaveNormalExit
 		}, wait, 20*time.Millisecond)
+		if runner {
+			requireDies(t, proctest.PidsIn(t, e.path("runner-pids"))[0], "the runner of a cancelled taskset")
+		}
 	})
 }
 

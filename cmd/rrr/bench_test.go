@@ -15,10 +15,13 @@ package main
 //	BenchmarkScale         a taskset of 100,000 spec files: creation time,
 //	                       Redis memory per task; a few hundred simulated
 //	                       slaves drain it: throughput, nothing lost
+//	BenchmarkRunner        files of a framework whose start-up costs 1 s,
+//	                       plain trials against a persistent runner
+//	                       (bench_runner_test.go)
 //
 // Sizes can be changed with RRR_TEST_BENCH_TRIALS (coordination, default
 // 3000), RRR_TEST_BENCH_SPECS (scale, 100000) and RRR_TEST_BENCH_SLAVES
-// (scale, 300).
+// (scale, 300), RRR_TEST_BENCH_RUNNER_FILES (runner, 40).
 
 import (
 	"bufio"

@@ -35,6 +35,8 @@ func tasksetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "trial-command", EnvVars: envName("trial-command"),
 			Usage: "command run once per spec file, split into words (no shell); {file} is the spec as ./<path>, {report} a path for its report"},
+		&cli.StringFlag{Name: "runner", EnvVars: envName("runner"),
+			Usage: "a persistent runner instead of --trial-command: \"pytest [ARGS]\", \"rspec [ARGS]\", or a command speaking the protocol of docs/runners.md; each slave starts it once and runs every spec file in a fresh fork of it"},
 		&cli.StringFlag{Name: "setup-command", EnvVars: envName("setup-command"),
 			Usage: "shell command run once per worker in the uploaded project before the trials (e.g. bundle install)"},
 		&cli.StringFlag{Name: "format", Value: schema.FormatAuto, EnvVars: envName("format"),
@@ -163,6 +165,7 @@ func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
 		SetupCommand:       c.String("setup-command"),
 		SlaveCommand:       c.String("slave-command"),
 		TrialCommand:       c.String("trial-command"),
+		Runner:             c.String("runner"),
 		ResultFormat:       c.String("format"),
 		WorkerType:         c.String("worker-type"),
 		MaxWorkers:         maxWorkers,

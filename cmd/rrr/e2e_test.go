@@ -198,6 +198,19 @@ func TestE2E(t *testing.T) {
 		require.Equal(t, "cancelled", s.Status)
 		require.Contains(t, s.StatusReason, "interrupt")
 	})
+
+	t.Run("a pytest runner on the fleet's workers", func(t *testing.T) {
+		dir := pytestSuite(t, 3)
+		code, p := f.rrr(t, "start", "--wait", "--runner", "pytest", "--max-trials", "1", "--dir", dir, "tests/test_*.py")
+		require.Equal(t, 1, code, p.stderr.String())
+		s := f.show(t, strings.TrimSpace(p.stdout.String()))
+		require.Equal(t, "pytest", s.Runner)
+		require.Equal(t, 4, s.SucceededCount, p.stderr.String())
+		require.Equal(t, 1, s.FailedCount)
+		for _, task := range s.Tasks {
+			require.Equal(t, "junit", client.FinalTrial(task).Format, task.SpecFile)
+		}
+	})
 }
 
 func trialStatuses(t model.Task) []string {

@@ -16,9 +16,15 @@ import (
 
 // runLocal runs `rrr local` to its end and returns its exit code, its
 // stderr, and the taskset the results store kept.
-func runLocal(t *testing.T, bin, results string, args ...string) (int, string, *model.Snapshot) {
+func runLocal(t testing.TB, bin, results string, args ...string) (int, string, *model.Snapshot) {
 	t.Helper()
-	p := spawn(t, bin, append([]string{"local", "--results-dir", results}, args...)...)
+	return runLocalEnv(t, nil, bin, results, args...)
+}
+
+// runLocalEnv is runLocal with more environment variables.
+func runLocalEnv(t testing.TB, env []string, bin, results string, args ...string) (int, string, *model.Snapshot) {
+	t.Helper()
+	p := spawnEnv(t, env, bin, append([]string{"local", "--results-dir", results}, args...)...)
 	code := p.exit(t, 90*time.Second)
 	out := p.stderr.String()
 	ids, err := store.List(results)

@@ -53,6 +53,9 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	}
 	fmt.Fprintf(tw, "created\t%s by %s\n", created, s.RsyncName)
 	cmd := s.TrialCommand
+	if s.Runner != "" {
+		cmd = "runner: " + s.Runner
+	}
 	if s.SlaveCommand != "" {
 		cmd = "slave command: " + s.SlaveCommand
 	}

@@ -66,6 +66,7 @@ type Taskset struct {
 	SetupCommand          string `json:"setup_command"`
 	SlaveCommand          string `json:"slave_command,omitempty"`
 	TrialCommand          string `json:"trial_command"`
+	Runner                string `json:"runner,omitempty"`
 	ResultFormat          string `json:"result_format"`
 	WorkerType            string `json:"worker_type"`
 	MaxWorkers            int    `json:"max_workers"`
@@ -318,6 +319,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		SetupCommand:          d.str(schema.FSetupCommand),
 		SlaveCommand:          d.str(schema.FSlaveCommand),
 		TrialCommand:          d.str(schema.FTrialCommand),
+		Runner:                d.str(schema.FRunner),
 		ResultFormat:          d.str(schema.FResultFormat),
 		WorkerType:            d.str(schema.FWorkerType),
 		MaxWorkers:            d.int(schema.FMaxWorkers),

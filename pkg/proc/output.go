@@ -1,7 +1,10 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 )
 
@@ -92,4 +95,28 @@ func (c *capture) output() Output {
 		tail = tail[len(tail)-c.tailCap:]
 	}
 	return Output{Head: c.head, Tail: append([]byte{}, tail...), Total: c.total}
+}
+
+// CaptureFile reads a file into an Output under the same caps as a
+// stream of Run (head, tail; 0 means the defaults): for output that a
+// process wrote to the file itself, such as a trial run by a persistent
+// runner. A missing file is an empty Output and the error.
+func CaptureFile(path string, head, tail int) (Output, error) {
+	c := newCapture(head, tail)
+	f, err := os.Open(path)
+	if err != nil {
+		return c.output(), err
+	}
+	defer f.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(buf)
+		c.write(buf[:n])
+		if errors.Is(err, io.EOF) {
+			return c.output(), nil
+		}
+		if err != nil {
+			return c.output(), fmt.Errorf("read %s: %w", path, err)
+		}
+	}
 }

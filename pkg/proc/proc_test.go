@@ -249,14 +249,20 @@ func TestOutputCapture(t *testing.T) {
 		require.NoError(t, os.WriteFile(in, data, 0o644))
 		res, err := proc.Run(context.Background(), proc.Spec{Argv: []string{"cat", in}, Head: 100, Tail: 300})
 		require.NoError(t, err)
-		o := res.Stdout
-		require.Equal(t, int64(total), o.Total)
-		if total <= 400 {
-			require.Equal(t, data, o.Bytes())
-			continue
+		// A file a process wrote itself is captured the same way.
+		fromFile, err := proc.CaptureFile(in, 100, 300)
+		require.NoError(t, err)
+		for _, o := range []proc.Output{res.Stdout, fromFile} {
+			require.Equal(t, int64(total), o.Total)
+			if total <= 400 {
+				require.Equal(t, data, o.Bytes())
+				continue
+			}
+			require.Equal(t, data[:100], o.Head)
+			require.Equal(t, data[total-300:], o.Tail)
+			require.True(t, bytes.Contains(o.Bytes(), []byte("[rrr: "+strconv.Itoa(total-400)+" bytes omitted]")))
 		}
-		require.Equal(t, data[:100], o.Head)
-		require.Equal(t, data[total-300:], o.Tail)
-		require.True(t, bytes.Contains(o.Bytes(), []byte("[rrr: "+strconv.Itoa(total-400)+" bytes omitted]")))
 	}
+	_, err := proc.CaptureFile(filepath.Join(t.TempDir(), "missing"), 0, 0)
+	require.ErrorIs(t, err, os.ErrNotExist)
 }

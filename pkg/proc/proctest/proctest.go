@@ -39,3 +39,17 @@ func PidIn(t testing.TB, path string, within time.Duration) int {
 	}, within, 10*time.Millisecond, "no pid in %s", path)
 	return pid
 }
+
+// PidsIn reads the pids that test processes appended to path, one a line.
+func PidsIn(t testing.TB, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		n, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		out = append(out, n)
+	}
+	return out
+}
