@@ -149,6 +149,9 @@ func TestOriginalClient(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, got.Slaves)
+	slaveLog, err := f.rdb.Redis().Get(context.Background(), schema.SlaveLog(got.Slaves[0].Key)).Result()
+	require.NoError(t, err)
+	require.Contains(t, slaveLog, "running it with the rspec runner", "RSpec loaded once per slave")
 	require.NotEmpty(t, got.WorkerLogs)
 	for _, wl := range got.WorkerLogs {
 		require.NotEmpty(t, wl.StartedAt)
