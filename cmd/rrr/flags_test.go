@@ -48,6 +48,9 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"dispatcher", "interval", refused},
 		{"arbiter", "sweep-interval", refused},
 		{"persister", "keep", refused},
+		{"web", "autoscale-target", refused},
+		{"server", "autoscale-target", refused},
+		{"local", "autoscale-target", refused},
 	}
 
 	// Every number or time flag is in the table.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -27,7 +28,10 @@ func dashboardFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure-listen", EnvVars: envName("insecure-listen"),
 			Usage: "web: serve without tokens on a non-loopback address (anyone who reaches it can cancel tasksets)"},
 		&cli.StringFlag{Name: "autoscale-target", Value: "10m", EnvVars: envName("autoscale-target"),
-			Usage: "web: the time the work left should take; rrr_desired_workers is the fleet that does it in that time"},
+			Usage: "web: the time the work left should take; rrr_desired_workers is the fleet that does it in that time",
+			// checked when given, so that local and server refuse it too
+			// without --web-listen
+			Action: func(_ *cli.Context, v string) error { _, err := autoscaleTarget(v); return err }},
 	}
 }
 
@@ -70,6 +74,18 @@ func webCommand() *cli.Command {
 	}
 }
 
+// autoscaleTarget reads --autoscale-target: a time, more than zero.
+func autoscaleTarget(v string) (time.Duration, error) {
+	target, err := parseDuration("autoscale-target", v)
+	if err != nil {
+		return 0, err
+	}
+	if target <= 0 {
+		return 0, usagef("--autoscale-target %q: must be more than zero", v)
+	}
+	return target, nil
+}
+
 // startWeb checks the flags and listens on addr; serve runs the dashboard
 // until ctx ends. Used by `rrr web` and the --web-listen of server and local.
 func startWeb(c *cli.Context, sc *schema.Client, log zerolog.Logger, addr, resultsDir string) (serve func(context.Context) error, base string, err error) {
@@ -82,12 +98,9 @@ func startWeb(c *cli.Context, sc *schema.Client, log zerolog.Logger, addr, resul
 	if err := web.CheckListen(addr, tokens, c.Bool("insecure-listen")); err != nil {
 		return nil, "", usagef("%v", err)
 	}
-	target, err := parseDuration("autoscale-target", c.String("autoscale-target"))
+	target, err := autoscaleTarget(c.String("autoscale-target"))
 	if err != nil {
 		return nil, "", err
-	}
-	if target <= 0 {
-		return nil, "", usagef("--autoscale-target %q: must be more than zero", c.String("autoscale-target"))
 	}
 	h, err := web.New(web.Config{ResultsDir: resultsDir, Tokens: tokens, AutoscaleTarget: target}, web.Deps{Client: sc, Log: log})
 	if err != nil {
