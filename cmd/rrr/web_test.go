@@ -83,23 +83,28 @@ func TestWebInBrowser(t *testing.T) {
 	// The first run starts the browser and must have no deadline.
 	page := base + "/tasksets/" + id
 	require.NoError(t, chromedp.Do(browser, chromedp.Navigate(page)))
-	ctx, cancelTimeout := context.WithTimeout(browser, 90*time.Second)
-	defer cancelTimeout()
+	// Each browser step has a deadline of its own: a slow machine makes the
+	// whole test long, never one step hang for ever.
+	step := func() context.Context {
+		ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		png, err := chromedp.Run(step(), chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		s, err := chromedp.Run(step(), chromedp.Text(chromedp.CSS(sel)))
 		require.NoError(t, err)
 		return s
 	}
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		require.NoError(t, chromedp.Do(ctx, steps...))
+		require.NoError(t, chromedp.Do(step(), steps...))
 	}
 
 	// Without a token the page is the login form; with it, the taskset.
@@ -118,14 +123,14 @@ func TestWebInBrowser(t *testing.T) {
 	do(
 		chromedp.Poll[chromedp.Void](`document.getElementById("failed").textContent === "1"`, chromedp.WithPollingTimeout(60*time.Second)))
 	shot("2-live")
-	marker, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.rrrMarker === 1`))
+	marker, err := chromedp.Run(step(), chromedp.Evaluate[bool](`window.rrrMarker === 1`))
 	require.NoError(t, err)
 	require.True(t, marker, "the count changed without reloading the page")
 	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	// The script reads the page again when the taskset ends: the page the
 	// server renders for a finished taskset says so.
 	require.Eventually(t, func() bool {
-		final, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !!document.getElementById("progress") && document.getElementById("progress").dataset.final === "true"`))
+		final, err := chromedp.Run(step(), chromedp.Evaluate[bool](`document.readyState === "complete" && !!document.getElementById("progress") && document.getElementById("progress").dataset.final === "true"`))
 		return err == nil && final // an error: the page is being read again
 	}, 60*time.Second, 50*time.Millisecond, "the page shows the finished taskset")
 	shot("3-finished")

@@ -5,6 +5,10 @@
   if (!box || !window.EventSource || box.dataset.final === "true") return;
   var id = box.dataset.taskset;
   var es = new EventSource("/api/v1/tasksets/" + encodeURIComponent(id) + "/events");
+  // A form sent from this page (cancel) is already on its way to the
+  // next page: reading this one again would cancel that navigation.
+  var leaving = false;
+  document.addEventListener("submit", function () { leaving = true; es.close(); });
   function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; }
   function fmt(s) {
     if (s === null || s === undefined) return "unknown";
@@ -23,7 +27,7 @@
     set("line", p.line);
     var bar = document.getElementById("bar");
     if (bar) { bar.max = p.total; bar.value = p.done; }
-    if (p.final) { es.close(); window.location.reload(); }
+    if (p.final) { es.close(); if (!leaving) window.location.reload(); }
   });
   es.addEventListener("redis-error", function (ev) {
     var banner = document.getElementById("redis-error");
