@@ -21,6 +21,7 @@
 //	$NS:persister_queue                 list   keys of finished tasksets
 //	$NS:active_taskset                  list   keys of unfinished tasksets, oldest first
 //	$NS:worker                          set    keys of known workers
+//	$NS:protocol_version          (ext) string the fleet's protocol version (CheckProtocol)
 //	$NS:estimate_sec:$CLASS             hash   spec file -> estimated seconds (3 decimals)
 //	$NS:taskset:$TS                     hash   see Taskset fields (F*); (ext) runner: a persistent
 //	                                           runner of the trials instead of trial_command

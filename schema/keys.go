@@ -28,6 +28,10 @@ func (k Keys) Namespace() string { return k.ns }
 // RsyncInfo is a hash: rsync_remote_path, rsync_options (fleet defaults).
 func (k Keys) RsyncInfo() string { return k.ns + ":rsync_info" }
 
+// Protocol is the fleet's protocol version (ext), a string set by the
+// first part to start; see CheckProtocol.
+func (k Keys) Protocol() string { return k.ns + ":protocol_version" }
+
 // DispatcherQueue is a list of wake-up tokens for the dispatcher.
 func (k Keys) DispatcherQueue() string { return k.ns + ":dispatcher_queue" }
 

@@ -30,6 +30,7 @@ func (k Keys) Globals() []KeyType {
 	return []KeyType{
 		{k.RsyncInfo(), "hash"}, {k.Workers(), "set"}, {k.ActiveTaskset(), "list"},
 		{k.DispatcherQueue(), "list"}, {k.ArbiterQueue(), "list"}, {k.PersisterQueue(), "list"},
+		{k.Protocol(), "string"},
 	}
 }
 

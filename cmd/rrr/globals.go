@@ -55,7 +55,14 @@ func connectTo(ctx context.Context, c *cli.Context, url string) (*redis.Client, 
 	if err != nil {
 		return nil, nil, exitf(exitInfra, "%v", err)
 	}
-	return rdb, schema.NewClient(rdb, c.String("namespace")), nil
+	sc := schema.NewClient(rdb, c.String("namespace"))
+	// Parts of different releases meet here first: one that would misread
+	// the fleet's keys refuses before it writes any.
+	if _, err := sc.CheckProtocol(ctx); err != nil {
+		_ = rdb.Close()
+		return nil, nil, exitf(exitInfra, "%v", err)
+	}
+	return rdb, sc, nil
 }
 
 // hostname is the default worker id.

@@ -14,7 +14,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/version"
 )
+
+func init() {
+	// --version prints the same line as `rrr version`; no -v, which reads
+	// like --verbose.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, c.App.Version) }
+}
 
 // Exit codes of waitfor, start --wait, local and show; see README.md.
 const (
@@ -52,7 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError:         usageError,
 		CommandNotFound:      commandNotFound,
 		EnableBashCompletion: false,
-		HideVersion:          true,
+		Version:              version.Get().String(),
 		ExitErrHandler:       func(*cli.Context, error) {}, // run() maps errors to exit codes
 	}
 }
@@ -69,6 +77,7 @@ func commands() []*cli.Command {
 		persisterCommand(),
 		workerCommand(),
 		slaveCommand(),
+		versionCommand(),
 	}
 	for _, c := range cmds {
 		c.OnUsageError = usageError

@@ -17,6 +17,7 @@ import (
 	"github.com/rrr-dev/rrr/dispatcher"
 	"github.com/rrr-dev/rrr/persister"
 	"github.com/rrr-dev/rrr/pkg/redisx"
+	"github.com/rrr-dev/rrr/pkg/version"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -144,7 +145,7 @@ func runLoops(c *cli.Context, name string, which int) error {
 	}
 	defer rdb.Close()
 	log.Info().Str("command", name).Str("redis", redisx.Redact(c.String("redis"))).Str("namespace", sc.Keys.Namespace()).
-		Int("pid", os.Getpid()).Msg("rrr " + name + " starting")
+		Int("pid", os.Getpid()).Str("version", version.Get().String()).Msg("rrr " + name + " starting")
 
 	if err := writeRsyncInfo(ctx, c, sc, log); err != nil {
 		return err
@@ -208,7 +209,7 @@ func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger
 }
 
 // writeRsyncInfo publishes the fleet's rsync defaults, when given, for
-// clients and workers whose own flags are unset (PROTOCOL.md).
+// clients and workers whose own flags are unset ($NS:rsync_info in docs/protocol.md).
 func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log zerolog.Logger) error {
 	if !hasFlag(c, "rsync-remote-path") {
 		return nil

@@ -11,6 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rrr-dev/rrr/pkg/redisx"
+	"github.com/rrr-dev/rrr/pkg/version"
 	"github.com/rrr-dev/rrr/schema"
 	"github.com/rrr-dev/rrr/worker"
 )
@@ -121,6 +123,7 @@ func workerAction(c *cli.Context) error {
 		return err
 	}
 	defer rdb.Close()
+	log.Info().Str("version", version.Get().String()).Str("redis", redisx.Redact(c.String("redis"))).Msg("rrr worker starting")
 	w, err := worker.New(cfg, worker.Deps{Client: cl, Logger: log})
 	if err != nil {
 		return exitf(exitInfra, "%v", err)
