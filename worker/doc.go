@@ -56,8 +56,8 @@
 // in the working copy; in its own process group; soft and hard timeouts
 // from the task's estimate (Timeouts); output capped in Redis, in full
 // under <working-dir>/logs/<taskset id>/trials/<spec>/<trial id>/. The
-// report is read with pkg/format and the status decided as CONTRACTS.md
-// says (decide). When nothing is left for it, it sends `check` once per
+// report is read with pkg/format and the status decided by decide
+// (README.md, "Slaves and trials"). When nothing is left for it, it sends `check` once per
 // idle period and waits for a `queued` event (or a second); it exits 0
 // when the taskset is over, stamping normal_exit. On SIGTERM it stops its
 // trial (SIGTERM, then SIGKILL after a grace), records it as error, and

@@ -34,7 +34,7 @@ const (
 	maxParseInput = 64 << 20
 )
 
-// Timeouts returns the soft and hard timeouts of a trial (DESIGN.md):
+// Timeouts returns the soft and hard timeouts of a trial (README.md, "Slaves and trials"):
 // estimate known: soft = max(2e, least), hard = max(3e, least); unknown:
 // soft = unknown, hard = soft + unknownHardExtra; and always hard >= soft
 // + killGrace, so that SIGTERM has time to work.
@@ -174,7 +174,7 @@ func (s *Slave) readOutcome(res proc.Result, dir, report string) trialOutcome {
 	return out
 }
 
-// decide gives a finished trial its status and counts (CONTRACTS.md):
+// decide gives a finished trial its status and counts (README.md, "Slaves and trials"):
 // our timeout -> timeout; stopped by us -> error; a report with failures
 // -> failed, pending -> pending, passes -> passed; no cases -> the exit
 // code; a non-zero exit or a foreign signal with no failure in the report

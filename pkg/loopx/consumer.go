@@ -15,7 +15,7 @@ import (
 )
 
 // ConsumerConfig tunes the consumer loop of a reliable queue. Zero values
-// take the defaults of CONTRACTS.md (see WithDefaults).
+// take the defaults of WithDefaults.
 type ConsumerConfig struct {
 	// PopTimeout bounds a blocking take; Redis counts it in whole seconds.
 	PopTimeout time.Duration
