@@ -22,7 +22,7 @@ const DefaultSweepInterval = 5 * time.Second
 // before it takes a missing slave heartbeat for a dead slave: one slave
 // heartbeat TTL (worker.DefaultHeartbeatTTL). Heartbeats expire during an
 // outage while their slaves live on; they beat again within their interval.
-const DefaultOutageGrace = 10 * time.Second
+const DefaultOutageGrace = 4 * time.Second
 
 // Config tunes an arbiter; zero values take the defaults.
 type Config struct {
@@ -32,6 +32,10 @@ type Config struct {
 	// SweepInterval is how often every active taskset is checked, so that
 	// recovery does not depend on a slave sending `check`.
 	SweepInterval time.Duration
+	// WatchInterval is how often the heartbeats of the slaves of active
+	// tasksets are looked at, so that a lost slave's work moves on one
+	// heartbeat TTL after it died (default DefaultWatchInterval).
+	WatchInterval time.Duration
 	// Queue tunes the reliable queue consumer (pop, heartbeat, recovery).
 	Queue loopx.ConsumerConfig
 	// OutageGrace is how long after the arbiter could reach Redis again it
@@ -80,6 +84,12 @@ func New(cfg Config, deps Deps) (*Arbiter, error) {
 	if cfg.SweepInterval < 0 {
 		return nil, fmt.Errorf("arbiter: sweep interval %s: must be positive", cfg.SweepInterval)
 	}
+	if cfg.WatchInterval == 0 {
+		cfg.WatchInterval = DefaultWatchInterval
+	}
+	if cfg.WatchInterval < 0 {
+		return nil, fmt.Errorf("arbiter: watch interval %s: must be positive", cfg.WatchInterval)
+	}
 	if cfg.LogInterval == 0 {
 		cfg.LogInterval = loopx.DefaultLogInterval
 	}
@@ -113,8 +123,15 @@ func (a *Arbiter) ConsumerID() string { return a.cfg.ConsumerID }
 // cancelled; then it finishes the command in hand, hands back what it holds
 // and returns nil.
 func (a *Arbiter) Run(ctx context.Context) error {
-	a.log.Info().Str("queue", a.c.Keys.ArbiterQueue()).Stringer("sweep_interval", a.cfg.SweepInterval).Msg("arbiter started")
+	a.log.Info().Str("queue", a.c.Keys.ArbiterQueue()).Stringer("sweep_interval", a.cfg.SweepInterval).
+		Stringer("watch_interval", a.cfg.WatchInterval).Msg("arbiter started")
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() { defer watching.Done(); a.watch(wctx) }()
 	err := a.runner.Run(ctx)
+	stopWatch()
+	watching.Wait()
 	a.log.Info().Msg("arbiter stopped")
 	return err
 }

@@ -613,6 +613,10 @@ func TestArbiterSurvivesRedisGoingAway(t *testing.T) {
 			"the loop keeps trying")
 		require.Equal(t, 1, e.logs.Count("error", "cannot"), "one error line per interval, not one per attempt:\n%s", e.logs.String())
 		up()
+		// The test's client shares the arbiter's pool, whose dial circuit
+		// breaker (go-redis) answers with the last dial error until its
+		// probe, once a second, finds Redis back.
+		require.Eventually(t, func() bool { return e.rd.Ping(ctx).Err() == nil }, 10*time.Second, 10*time.Millisecond)
 
 		second, _ := e.run(t, ts, s, schema.StatusPassed)
 		require.Eventually(t, func() bool { return e.hget(t, second, schema.FStatus) == "passed" }, 30*time.Second, 5*time.Millisecond)

@@ -141,3 +141,35 @@ func TestOutageDoesNotErrorTheTrialsOfLiveSlaves(t *testing.T) {
 		return e.hget(t, schema.Task(ts, "a"), schema.FStatus) != "" && e.hget(t, schema.Task(ts, "b"), schema.FStatus) != ""
 	}, 10*time.Second, 10*time.Millisecond)
 }
+
+// The watch finds a slave that lost its heartbeat without exiting and
+// checks its taskset at once: its running trial is recorded as error and
+// its task queued again, long before a sweep. A live slave's trial and a
+// slave that exited and said so are left alone.
+func TestWatchRecoversTheWorkOfALostSlave(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		ts := e.create(t, "t", 3, "a_spec.rb", "b_spec.rb", "c_spec.rb")
+		s1, s2, s3 := e.slave(t, ts, "1"), e.slave(t, ts, "2"), e.slave(t, ts, "3")
+		taskA := e.take(t, ts, s1)
+		lost := e.start(t, ts, taskA, s1)
+		alive := e.start(t, ts, e.take(t, ts, s2), s2)
+		e.kill(t, s3)
+		require.NoError(t, e.rd.HSet(ctx, s3, schema.FStatus, schema.SlaveNormalExit).Err())
+		a := e.arbiter(t, "a1", time.Hour)
+		seen := map[string]bool{}
+
+		require.NoError(t, arbiter.WatchOnce(a, ctx, seen))
+		require.Empty(t, e.hget(t, lost, schema.FStatus), "its slave beats: not lost")
+		require.Empty(t, seen)
+
+		e.kill(t, s1)
+		require.NoError(t, arbiter.WatchOnce(a, ctx, seen))
+		require.Equal(t, schema.StatusError, e.hget(t, lost, schema.FStatus))
+		require.Contains(t, e.hget(t, lost, schema.FError), "slave "+s1+" lost: heartbeat expired")
+		require.NoError(t, a.Handle(ctx, schema.Command{Verb: schema.CmdTrial, Key: lost}.String()))
+		require.Contains(t, e.list(t, schema.TaskQueue(ts)), taskA, "queued again for another slave")
+		require.Empty(t, e.hget(t, alive, schema.FStatus), "a live slave's trial runs on")
+		require.Equal(t, map[string]bool{s1: true}, seen, "checked once, not on every watch")
+	})
+}

@@ -21,8 +21,11 @@ var ErrConfig = errors.New("bad worker configuration")
 
 // Defaults of Config and SlaveConfig.
 const (
-	DefaultHeartbeatTTL      = 10 * time.Second
-	DefaultHeartbeatInterval = 2 * time.Second
+	// A heartbeat survives a stall of its process of up to TTL - interval
+	// (3 s) and is gone at most TTL (4 s) after its process died; the
+	// arbiter then recovers its work within its watch interval (0.5 s).
+	DefaultHeartbeatTTL      = 4 * time.Second
+	DefaultHeartbeatInterval = 1 * time.Second
 	DefaultPopTimeout        = time.Second
 	DefaultPollInterval      = time.Second
 	DefaultSetupTimeout      = 30 * time.Minute

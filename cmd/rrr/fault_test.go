@@ -296,6 +296,7 @@ func TestFault(t *testing.T) {
 		{"slave killed", wantClean, faultKillSlave},
 		{"worker killed", wantClean, faultKillWorker},
 		{"worker killed in the tail", wantClean, faultKillWorkerInTail},
+		{"worker stalled for 2s", wantClean, faultStallWorker},
 		{"server killed and restarted", wantClean, faultRestartServer},
 		{"server killed while persisting", wantClean, faultKillServerPersisting},
 		{"redis-server restarted", wantClean, faultRestartRedis},
@@ -310,8 +311,9 @@ func TestFault(t *testing.T) {
 				}
 				s := newFaultSuite(t, scale.specs)
 				f := newFleet(t, fleetOptions{workers: scale.workers, slaves: scale.slaves, appendOnly: true,
-					serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"},
-					workerArgs: []string{"--heartbeat-ttl", "3s", "--heartbeat-interval", "500ms", "--stop-grace", "3s"}})
+					// The default heartbeats and watch: recovery is measured as a user gets it.
+					serverArgs: []string{"--interval", "500ms"},
+					workerArgs: []string{"--stop-grace", "3s"}})
 				run, key := f.start(t, "--wait", "--dir", s.dir, "--trial-command", "sh {file}", "--format", "exit-code",
 					"--rsync-name", "fault", "--max-trials", "3", "specs/*.sh")
 				started := time.Now()
@@ -362,7 +364,7 @@ func faultKillSlave(t *testing.T, f *fleet, s faultSuite, key string) faultCheck
 
 // faultKillWorker kills a worker's whole process group (SIGKILL) while it
 // runs a slow spec. Its slaves and trials die with it; once their
-// heartbeats expire (3 s here) the arbiter records the trials as error and
+// heartbeats expire (4 s by default) the arbiter records the trials as error and
 // the other worker runs the specs again. The recovery time is from the
 // kill to the first trial of the dead worker's specs started elsewhere.
 func faultKillWorker(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
@@ -429,8 +431,41 @@ func killWorker(t *testing.T, f *fleet, key string, measure bool) faultCheck {
 			return
 		}
 		require.NotEmpty(t, recovered, "the dead worker's specs ran elsewhere")
-		t.Logf("FAULT worker killed: %d trial(s) lost; recorded as error after %s; running elsewhere after %s (first) to %s (last); heartbeat TTL 3s, sweep 1s",
+		t.Logf("FAULT worker killed: %d trial(s) lost; recorded as error after %s; running elsewhere after %s (first) to %s (last); default heartbeat (TTL 4s) and watch (0.5s)",
 			len(lost), durations(detected), slices.Min(recovered).Round(time.Millisecond), slices.Max(recovered).Round(time.Millisecond))
+	}
+}
+
+// faultStallWorker stops a worker, its slaves and their trials
+// (SIGSTOP) for 2 s, as a swapping or frozen box would, and lets them go
+// on: with the default heartbeat (a 4 s TTL refreshed every second) that is
+// no death, so no trial of theirs may be recovered as lost and none may
+// run twice because of it.
+func faultStallWorker(t *testing.T, f *fleet, s faultSuite, key string) faultCheck {
+	f.waitDone(t, key, 0.15)
+	f.runningSlow(t, key, s, 0)
+	victim := f.workerKey(0) + ":"
+	pids := []int{f.workers[0].pid()}
+	for pid := range f.descendants(f.workers[0].pid()) {
+		pids = append(pids, pid)
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	stoppedAt := time.Now()
+	time.Sleep(2 * time.Second)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	t.Logf("FAULT worker stalled: %d processes stopped for %s", len(pids), time.Since(stoppedAt).Round(time.Millisecond))
+	return func(t *testing.T, snap *model.Snapshot) {
+		for _, k := range snap.Tasks {
+			for _, tr := range k.Trials {
+				if strings.HasPrefix(tr.Slave, victim) {
+					require.NotContains(t, tr.Error, "heartbeat expired", "a stalled slave is not a dead one: %s", tr.Key)
+				}
+			}
+		}
 	}
 }
 

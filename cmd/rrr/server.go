@@ -42,6 +42,8 @@ func arbiterFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "sweep-interval", Value: "5s", EnvVars: []string{"RRR_SWEEP_INTERVAL"},
 			Usage: "arbiter: how often every active taskset is checked for lost work"},
+		&cli.StringFlag{Name: "watch-interval", Value: "500ms", EnvVars: []string{"RRR_WATCH_INTERVAL"},
+			Usage: "arbiter: how often the heartbeats of working slaves are looked at (a lost slave's work moves on one heartbeat TTL after it died)"},
 	}
 }
 
@@ -126,7 +128,7 @@ func runLoops(c *cli.Context, name string, which int) error {
 		return err
 	}
 	durations := map[string]time.Duration{}
-	for _, f := range []string{"interval", "sweep-interval", "keep"} {
+	for _, f := range []string{"interval", "sweep-interval", "watch-interval", "keep"} {
 		if !hasFlag(c, f) {
 			continue
 		}
@@ -183,7 +185,8 @@ func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger
 		loops = append(loops, l)
 	}
 	if which&loopArbiter != 0 {
-		l, err := arbiter.New(arbiter.Config{ConsumerID: c.String("consumer-id"), SweepInterval: d["sweep-interval"]},
+		l, err := arbiter.New(arbiter.Config{ConsumerID: c.String("consumer-id"), SweepInterval: d["sweep-interval"],
+			WatchInterval: d["watch-interval"]},
 			arbiter.Deps{Client: sc, Log: log})
 		if err != nil {
 			return nil, usagef("%v", err)
