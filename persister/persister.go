@@ -326,16 +326,11 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 	}
 	keys := []string{ts, schema.TasksetLog(ts), schema.TasksetSlaves(ts), schema.WorkerLogs(ts),
 		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts)}
-	tasks := tasksCmd.Val()
-	trialLists := make([]*redis.StringSliceCmd, len(tasks))
-	if err := redisx.Pipelined(ctx, p.rdb, len(tasks), func(pl redis.Pipeliner, i int) {
-		trialLists[i] = pl.LRange(ctx, schema.TaskTrials(tasks[i]), 0, -1)
-	}); err != nil {
-		return 0, fmt.Errorf("expire taskset %s: read trial lists: %w", ts, err)
-	}
-	for i, t := range tasks {
-		keys = append(keys, t, schema.TaskTrials(t))
-		keys = append(keys, trialLists[i].Val()...)
+	// Tasks, their trial lists and trials: a script call per chunk of
+	// tasks rather than a command per key.
+	named, err := p.c.ExpireTasks(ctx, tasksCmd.Val(), p.cfg.Keep)
+	if err != nil {
+		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	for _, l := range logsCmd.Val() {
 		keys = append(keys, l, schema.WorkerLogText(l))
@@ -358,5 +353,5 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 	}); err != nil {
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
-	return len(keys), nil
+	return named + len(keys), nil
 }

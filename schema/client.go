@@ -176,6 +176,10 @@ const (
 	TakeOK    TakeOutcome = "ok"    // a task was taken
 	TakeEmpty TakeOutcome = "empty" // the queue is empty
 	TakeTried TakeOutcome = "tried" // only tasks this slave took before are queued
+
+	// TakeTrial only:
+	TakeStopped TakeOutcome = "stopped" // the taskset is not running: stop
+	TakeAgain   TakeOutcome = "again"   // the tasks taken had their verdict: take again
 )
 
 // TakeScan is how many queued tasks TakeTask looks at.
@@ -218,6 +222,51 @@ func (c *Client) StartTrial(ctx context.Context, taskset, task, trialID, slave s
 	return StartOK, trial, t, err
 }
 
+// Taken is a task a slave took with TakeTrial, and the trial it started.
+type Taken struct {
+	Task, Trial string
+	Started     time.Time
+	Fields      map[string]string // the task's hash
+}
+
+// TakeTrial takes the first queued task of taskset that slave has not
+// taken and starts trial trialID of it, in one round trip (take_trial.lua);
+// a Taken comes with TakeOK only.
+func (c *Client) TakeTrial(ctx context.Context, taskset, slave, trialID string) (TakeOutcome, *Taken, error) {
+	v, err := scriptTakeTrial.Run(ctx, c.rdb, []string{TaskQueue(taskset), SlaveTried(slave), taskset, SlaveTrials(slave)},
+		TakeScan, slave, trialID).StringSlice()
+	if err != nil {
+		return "", nil, scriptErr("take trial", err)
+	}
+	if len(v) == 0 {
+		return "", nil, fmt.Errorf("take trial: empty reply")
+	}
+	out := TakeOutcome(v[0])
+	if out != TakeOK {
+		return out, nil, nil
+	}
+	if len(v) < 4 || len(v)%2 != 0 {
+		return "", nil, fmt.Errorf("take trial: malformed reply %q", v)
+	}
+	t := &Taken{Task: v[1], Trial: v[2], Fields: map[string]string{}}
+	for i := 4; i+1 < len(v); i += 2 {
+		t.Fields[v[i]] = v[i+1]
+	}
+	if t.Started, err = ParseTime(v[3]); err != nil {
+		return "", nil, fmt.Errorf("take trial: started_at: %w", err)
+	}
+	return TakeOK, t, nil
+}
+
+// LastTrialOf is the last trial slave started ("" when none).
+func (c *Client) LastTrialOf(ctx context.Context, slave string) (string, error) {
+	v, err := c.rdb.LIndex(ctx, SlaveTrials(slave), -1).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
+}
+
 // Result is what a slave reports of a trial.
 type Result struct {
 	Status                  string
@@ -229,15 +278,59 @@ type Result struct {
 // FinishTrial records r for a running trial and asks the arbiter to settle
 // it. It returns false when the trial had a result already (the first wins).
 func (c *Client) FinishTrial(ctx context.Context, trial string, r Result) (bool, error) {
-	args := []any{r.Status, r.Passed, r.Pending, r.Failed}
-	for f, v := range r.Fields {
-		args = append(args, f, v)
-	}
-	n, err := scriptFinishTrial.Run(ctx, c.rdb, []string{trial, c.Keys.ArbiterQueue()}, args...).Int()
+	v, err := scriptFinishTrial.Run(ctx, c.rdb, []string{trial, c.Keys.ArbiterQueue()}, r.args("", 1, 1)...).Slice()
 	if err != nil {
 		return false, scriptErr("finish trial", err)
 	}
-	return n == 1, nil
+	recorded, _, _, err := finishReply(v)
+	return recorded, err
+}
+
+// args are finish_trial's ARGV.
+func (r Result) args(log string, logCap, tasksetLogCap int) []any {
+	args := []any{r.Status, r.Passed, r.Pending, r.Failed, log, logCap, tasksetLogCap}
+	for f, v := range r.Fields {
+		args = append(args, f, v)
+	}
+	return args
+}
+
+// Finished is what FinishAndSettle did.
+type Finished struct {
+	Recorded bool          // false: the trial had a result already (the first wins)
+	Outcome  SettleOutcome // the settle's; "" when not recorded, SettleDeferred when left to the arbiter
+	Taskset  string        // the taskset's status when this call finished it, else ""
+}
+
+// SettleDeferred is FinishAndSettle's outcome when the task could not be
+// settled in place and the arbiter was asked to.
+const SettleDeferred SettleOutcome = "deferred"
+
+// FinishAndSettle is a slave's finish, in one round trip: it records r for
+// trial (of task, of taskset), appends log (the slave's held lines, under
+// logCap) to the slave's log, and settles the task at once, as settle_task
+// does, writing to the taskset's log what the arbiter would. Calling it
+// again after a lost reply changes nothing more: the first result wins.
+func (c *Client) FinishAndSettle(ctx context.Context, taskset, task, trial, slave, log string, logCap int, r Result) (Finished, error) {
+	keys := []string{trial, c.Keys.ArbiterQueue(), SlaveLog(slave), task, TaskTrials(task), taskset,
+		TasksLeft(taskset), TaskQueue(taskset), c.Keys.ActiveTaskset(), c.Keys.PersisterQueue(), TasksetLog(taskset)}
+	v, err := scriptFinishTrial.Run(ctx, c.rdb, keys, r.args(log, max(logCap, 1), TasksetLogCap)...).Slice()
+	if err != nil {
+		return Finished{}, scriptErr("finish trial", err)
+	}
+	recorded, out, finished, err := finishReply(v)
+	return Finished{Recorded: recorded, Outcome: SettleOutcome(out), Taskset: finished}, err
+}
+
+// finishReply decodes finish_trial's {recorded, outcome, taskset status}.
+func finishReply(v []any) (bool, string, string, error) {
+	if len(v) != 3 {
+		return false, "", "", fmt.Errorf("finish trial: malformed reply %v", v)
+	}
+	n, _ := v[0].(int64)
+	out, _ := v[1].(string)
+	finished, _ := v[2].(string)
+	return n == 1, out, finished, nil
 }
 
 // SettleOutcome says what SettleTask did; see settle_task.lua.
@@ -535,4 +628,22 @@ func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, dur
 		return false, scriptErr("record persisted", err)
 	}
 	return n == 1, nil
+}
+
+// ExpireChunk is how many tasks one ExpireTasks call handles.
+const ExpireChunk = 1000
+
+// ExpireTasks sets the expiry of tasks with their trial lists and trials,
+// a chunk of ExpireChunk tasks per call, and returns how many keys exist
+// and got it.
+func (c *Client) ExpireTasks(ctx context.Context, tasks []string, ttl time.Duration) (int, error) {
+	n := 0
+	for from := 0; from < len(tasks); from += ExpireChunk {
+		got, err := scriptExpireTasks.Run(ctx, c.rdb, tasks[from:min(from+ExpireChunk, len(tasks))], ttl.Milliseconds()).Int()
+		if err != nil {
+			return n, scriptErr("expire tasks", err)
+		}
+		n += got
+	}
+	return n, nil
 }

@@ -88,9 +88,12 @@
 // answers "stale" when it changed, so the wrapper reads again.
 //
 //	create_taskset    the taskset, its tasks in estimate order, active, wake the dispatcher
+//	take_trial        take_task and start_trial in one step: the slave's first round trip
 //	take_task         the first queued task this slave has not taken
 //	start_trial       a running trial, unless the task has its verdict or the taskset stopped
-//	finish_trial      a trial's result (first one wins), and "trial" to the arbiter
+//	finish_trial      a trial's result (first one wins), and "trial" to the arbiter; in the
+//	                  slave's form (11 keys) the held log lines too, and the task settled in
+//	                  place (settle_task's rules): the slave's second and last round trip
 //	settle_task       the task's verdict, counters, tasks_left, and the taskset's end, at once
 //	requeue_task      queue a left task again (recovery, speculative execution)
 //	finish_taskset    succeeded/failed when no task is left
@@ -105,4 +108,5 @@
 //	start_worker_log  a worker's log of a taskset, once
 //	register_slave    a slave joins a taskset, with its heartbeat
 //	record_persisted  fold passed durations into the estimates, once per taskset
+//	expire_tasks      the expiry of a chunk of tasks, their trial lists and trials
 package schema

@@ -20,6 +20,7 @@ var ErrInvalid = errors.New("invalid")
 var (
 	scriptCreateTaskset   = load("create_taskset")
 	scriptTakeTask        = load("take_task")
+	scriptTakeTrial       = load("take_trial")
 	scriptStartTrial      = load("start_trial")
 	scriptFinishTrial     = load("finish_trial")
 	scriptSettleTask      = load("settle_task")
@@ -36,6 +37,7 @@ var (
 	scriptStartWorkerLog  = load("start_worker_log")
 	scriptRegisterSlave   = load("register_slave")
 	scriptRecordPersisted = load("record_persisted")
+	scriptExpireTasks     = load("expire_tasks")
 )
 
 // load builds a script from lua/lib.lua followed by lua/<name>.lua.

@@ -38,7 +38,16 @@ type Slave struct {
 	// runner is the taskset's runner while it runs (nil: none, or it
 	// must be started again).
 	runner *runner
+
+	// held collects the slave log's lines during a trial, written with
+	// the trial's result in one round trip (nil: write each at once).
+	heldMu sync.Mutex
+	held   *strings.Builder
 }
+
+// maxHeld bounds the log text held back during a trial; past it the lines
+// are written at once.
+const maxHeld = 64 << 10
 
 // NewSlave checks cfg and returns a slave.
 func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
@@ -71,6 +80,13 @@ func (s *Slave) logf(level zerolog.Level, err error, format string, args ...any)
 		msg += ": " + err.Error()
 	}
 	line := fmt.Sprintf("%s %s %s\n", time.Now().UTC().Format(time.RFC3339), level, msg)
+	s.heldMu.Lock()
+	if s.held != nil && s.held.Len()+len(line) <= maxHeld {
+		s.held.WriteString(line)
+		s.heldMu.Unlock()
+		return
+	}
+	s.heldMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = s.c.AppendLog(ctx, schema.SlaveLog(s.cfg.Slave), line, s.cfg.Trial.LogCap)
@@ -135,20 +151,33 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	for ctx.Err() == nil {
-		out, task, err := s.c.TakeTask(ctx, s.cfg.Taskset, s.cfg.Slave)
+		// One round trip takes a task and starts its trial (take_trial).
+		trialID := newID()
+		out, taken, err := s.c.TakeTrial(ctx, s.cfg.Taskset, s.cfg.Slave, trialID)
 		if err != nil {
+			s.logf(zerolog.ErrorLevel, err, "take and start a trial")
+			if !errors.Is(err, schema.ErrInvalid) {
+				// The reply was lost, maybe not the write: a trial left
+				// running under a live slave would never be recovered.
+				s.abandonLostStart(ctx, trialID)
+			}
 			s.pause(ctx, "take", err)
 			continue
 		}
-		if out == schema.TakeOK {
+		switch out {
+		case schema.TakeOK:
 			idle = false
 			if !s.ensureRunner(ctx) {
-				break
+				s.finishTaken(ctx, taken, errorOutcome("the slave could not start its runner; nothing was run"))
+				return nil
 			}
-			if stop := s.runTask(ctx, task); stop {
-				break
-			}
+			s.runTask(ctx, taken)
 			continue
+		case schema.TakeAgain:
+			continue
+		case schema.TakeStopped:
+			s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
+			return nil
 		}
 		// Nothing this slave may take: let the arbiter look (it may finish
 		// the taskset or queue the slow tail again), once per idle period.
@@ -226,35 +255,15 @@ func (s *Slave) pause(ctx context.Context, what string, err error) {
 	}
 }
 
-// runTask makes a trial of task and runs it; stop is true when the
-// taskset turned out to be over.
-func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
-	h, err := s.c.Redis().HGetAll(ctx, task).Result()
-	if err != nil {
-		// The task left the queue; the arbiter's check finds it again.
-		s.pause(ctx, "read task", err)
-		return false
-	}
-	t, decodeErr := model.DecodeTask(task, h)
+// runTask runs the trial take_trial started, and records its result; the
+// slave log's lines of the trial go with the result.
+func (s *Slave) runTask(ctx context.Context, taken *schema.Taken) {
+	s.heldMu.Lock()
+	s.held = &strings.Builder{}
+	s.heldMu.Unlock()
+	t, decodeErr := model.DecodeTask(taken.Task, taken.Fields)
 	spec, specErr := schema.CleanSpec(t.SpecFile)
-	trialID := newID()
-	out, trial, _, err := s.c.StartTrial(ctx, s.cfg.Taskset, task, trialID, s.cfg.Slave)
-	if err != nil {
-		s.logf(zerolog.ErrorLevel, err, "start a trial of %s", task)
-		if !errors.Is(err, schema.ErrInvalid) {
-			// The reply was lost, maybe not the write: a trial left running
-			// under a live slave would never be recovered.
-			s.finish(ctx, schema.Trial(task, trialID), errorOutcome("the slave lost contact with Redis while starting the trial"))
-		}
-		return false
-	}
-	switch out {
-	case schema.StartSettled:
-		return false
-	case schema.StartStopped:
-		s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
-		return true
-	}
+	trialID := taken.Trial[strings.LastIndexByte(taken.Trial, ':')+1:]
 	var res trialOutcome
 	switch {
 	case decodeErr != nil:
@@ -267,8 +276,59 @@ func (s *Slave) runTask(ctx context.Context, task string) (stop bool) {
 	}
 	s.logf(zerolog.InfoLevel, nil, "trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
 		trialID, t.SpecFile, res.status, res.passed, res.pending, res.failed, errSuffix(res.fields[schema.FError]))
-	s.finish(ctx, trial, res)
-	return false
+	s.finishTaken(ctx, taken, res)
+}
+
+// finishTaken records the result of a trial take_trial started, with the
+// held log lines, and settles its task, in one round trip; it retries
+// while Redis is unreachable (for a while even when ctx has ended: the
+// result is worth keeping). A retry after a reply that was lost with the
+// write applied changes nothing: the first result wins.
+func (s *Slave) finishTaken(ctx context.Context, taken *schema.Taken, res trialOutcome) {
+	s.heldMu.Lock()
+	var held string
+	if s.held != nil {
+		held = s.held.String()
+	}
+	s.held = nil
+	s.heldMu.Unlock()
+	bg := context.WithoutCancel(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 0; ; attempt++ {
+		wctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		f, err := s.c.FinishAndSettle(wctx, s.cfg.Taskset, taken.Task, taken.Trial, s.cfg.Slave, held, s.cfg.Trial.LogCap, res.result())
+		cancel()
+		if err == nil {
+			if f.Taskset != "" {
+				s.log.Info().Str("status", f.Taskset).Msg("the taskset ended with this trial's verdict")
+			}
+			return
+		}
+		if errors.Is(err, schema.ErrInvalid) {
+			s.logf(zerolog.ErrorLevel, err, "record trial %s", taken.Trial)
+			return
+		}
+		if time.Now().After(deadline) || (ctx.Err() != nil && attempt >= 2) {
+			s.logf(zerolog.ErrorLevel, err, "could not record trial %s; the arbiter will find it lost", taken.Trial)
+			return
+		}
+		if s.every("finish") {
+			s.log.Warn().Err(err).Str("trial", taken.Trial).Msg("record trial; retrying")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// abandonLostStart finishes as error the trial trialID when the take_trial
+// whose reply was lost did start it: the slave does not know which task it
+// took, and a trial left running under a live slave would never be
+// recovered. The task is retried as after any error.
+func (s *Slave) abandonLostStart(ctx context.Context, trialID string) {
+	trial, err := s.c.LastTrialOf(context.WithoutCancel(ctx), s.cfg.Slave)
+	if err != nil || !strings.HasSuffix(trial, ":trial:"+trialID) {
+		return // not started, or not known: the arbiter's sweep finds what is left
+	}
+	s.finish(ctx, trial, errorOutcome("the slave lost contact with Redis while starting the trial"))
 }
 
 func errSuffix(msg string) string {

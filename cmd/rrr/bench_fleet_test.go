@@ -20,8 +20,8 @@ import (
 )
 
 // BenchmarkFleet stands for a fleet of 1,000 slaves on one Redis: goroutines
-// with connections of their own that take, start and finish trials through
-// the protocol's scripts, as `rrr slave` does, against `rrr server` and
+// with connections of their own that run trials through the two round trips
+// of `rrr slave` (take_trial, then finish_trial settling in place), against `rrr server` and
 // RRR_TEST_BENCH_ARBITERS-1 more `rrr arbiter` processes. Two phases:
 //
 //   - drain: every slave passes its trials at once, 100,000 tasks in all;
@@ -176,11 +176,16 @@ func (r *fleetRunning) slave(ctx context.Context, c *schema.Client, ts string, i
 		if !until.IsZero() && began.After(until) {
 			return nil
 		}
-		out, task, err := c.TakeTask(ctx, ts, slave)
+		out, taken, err := c.TakeTrial(ctx, ts, slave, fmt.Sprintf("%d-%d", i, n))
 		if err != nil {
 			return err
 		}
-		if out != schema.TakeOK {
+		switch out {
+		case schema.TakeStopped:
+			return nil
+		case schema.TakeAgain:
+			continue
+		case schema.TakeEmpty, schema.TakeTried:
 			status, err := c.Redis().HGet(ctx, ts, schema.FStatus).Result()
 			if err != nil {
 				return err
@@ -191,17 +196,9 @@ func (r *fleetRunning) slave(ctx context.Context, c *schema.Client, ts string, i
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		started, trial, _, err := c.StartTrial(ctx, ts, task, fmt.Sprintf("%d-%d", i, n), slave)
-		switch {
-		case err != nil:
-			return err
-		case started == schema.StartStopped:
-			return nil
-		case started != schema.StartOK:
-			continue
-		}
-		r.finished.Store(task, time.Now())
-		if _, err := c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusPassed, Passed: 1}); err != nil {
+		r.finished.Store(taken.Task, time.Now())
+		if _, err := c.FinishAndSettle(ctx, ts, taken.Task, taken.Trial, slave, "", 1<<20,
+			schema.Result{Status: schema.StatusPassed, Passed: 1}); err != nil {
 			return err
 		}
 		r.trials.Add(1)

@@ -319,7 +319,7 @@ func BenchmarkCoordination(b *testing.B) {
 		// INFO that read the stats.
 		subtract(delta, mine)
 		delta["info"]--
-		executed, _ := perTrial(delta, trials)
+		executed, execList := perTrial(delta, trials)
 
 		m := startMonitor(b, f.redis.Addr)
 		own.take()
@@ -340,8 +340,9 @@ func BenchmarkCoordination(b *testing.B) {
 				rate, wall.Round(time.Millisecond)), how)
 		figure(b, "coordination: Redis requests per trial (round trips)", fmt.Sprintf("%.1f (top: %s)",
 			perReq, strings.Join(reqList[:min(5, len(reqList))], ", ")), how+", counted with MONITOR on 1000 trials, create to persisted")
-		figure(b, "coordination: Redis commands executed per trial", fmt.Sprintf("%.1f (%.1f of them inside Lua scripts)",
-			executed, float64(inLua)/float64(small)), how+", INFO commandstats, create to persisted")
+		figure(b, "coordination: Redis commands executed per trial", fmt.Sprintf("%.1f (%.1f of them inside Lua scripts; top: %s)",
+			executed, float64(inLua)/float64(small), strings.Join(execList[:min(8, len(execList))], ", ")),
+			how+", INFO commandstats, create to persisted")
 	}
 }
 
@@ -646,9 +647,10 @@ func BenchmarkScale(b *testing.B) {
 	}
 }
 
-// simulatedSlave takes tasks of ts and passes each at once, until the
-// taskset is over; it counts the trials it ran and the tasks whose
-// verdict came first from another slave.
+// simulatedSlave takes tasks of ts and passes each at once, in the two
+// round trips of `rrr slave`, until the taskset is over; it counts the
+// trials it ran and the tasks it took whose verdict came first from
+// another slave.
 func simulatedSlave(ctx context.Context, c *schema.Client, ts string, i int, took, dup *atomic.Int64) error {
 	slave := schema.Slave(c.Keys.Worker("sim"), strconv.Itoa(i))
 	if err := c.RegisterSlave(ctx, ts, slave, time.Hour, nil); err != nil {
@@ -656,24 +658,20 @@ func simulatedSlave(ctx context.Context, c *schema.Client, ts string, i int, too
 	}
 	idle := false
 	for n := 0; ; n++ {
-		out, task, err := c.TakeTask(ctx, ts, slave)
+		out, taken, err := c.TakeTrial(ctx, ts, slave, fmt.Sprintf("%d-%d", i, n))
 		if err != nil {
 			return err
 		}
-		if out == schema.TakeOK {
+		switch out {
+		case schema.TakeStopped:
+			return nil
+		case schema.TakeAgain:
+			dup.Add(1)
+			continue
+		case schema.TakeOK:
 			idle = false
-			started, trial, _, err := c.StartTrial(ctx, ts, task, fmt.Sprintf("%d-%d", i, n), slave)
-			switch {
-			case err != nil:
-				return err
-			case started == schema.StartStopped:
-				return nil
-			case started == schema.StartSettled:
-				dup.Add(1)
-				continue
-			}
-			if _, err := c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusPassed, Passed: 1,
-				Fields: map[string]string{schema.FStdout: "1 example, 0 failures\n"}}); err != nil {
+			if _, err := c.FinishAndSettle(ctx, ts, taken.Task, taken.Trial, slave, "", 1<<20, schema.Result{
+				Status: schema.StatusPassed, Passed: 1, Fields: map[string]string{schema.FStdout: "1 example, 0 failures\n"}}); err != nil {
 				return err
 			}
 			took.Add(1)

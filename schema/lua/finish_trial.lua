@@ -1,18 +1,43 @@
--- finish_trial: record the result of a running trial and ask the arbiter to
--- settle its task. The first result wins: a zombie slave reporting after
--- the worker marked its trial "error" changes nothing.
+-- finish_trial: record the result of a running trial and settle its task.
+-- The first result wins: a zombie slave reporting after the worker marked
+-- its trial "error" changes nothing.
+--
+-- Two forms. With the two keys of the original protocol, the arbiter is
+-- asked to settle the task (a `trial` command), as every finish did before.
+-- With all eleven, the slave's hot path: its held log lines are appended,
+-- and the task is settled here, in the same step (the rules of
+-- settle_task.lua), so a trial costs no arbiter round trips at all; the
+-- taskset's log gets the lines the arbiter would write.
 --
 -- KEYS[1]  trial hash
 -- KEYS[2]  arbiter_queue list
+-- KEYS[3]  slave log string          (KEYS[3..11]: the slave's form)
+-- KEYS[4]  task hash
+-- KEYS[5]  task trial list
+-- KEYS[6]  taskset hash
+-- KEYS[7]  taskset tasks_left list
+-- KEYS[8]  taskset task_queue list
+-- KEYS[9]  active_taskset list
+-- KEYS[10] persister_queue list
+-- KEYS[11] taskset log string
 -- ARGV[1]  status: passed, pending, failed, error or timeout
 -- ARGV[2]  passed count   ARGV[3] pending count   ARGV[4] failed count
--- ARGV[5..] more field, value pairs (stdout, stderr, exit_code, ...)
+-- ARGV[5]  slave log text to append ('' for none; the slave's form only)
+-- ARGV[6]  slave log cap in bytes   ARGV[7] taskset log cap in bytes
+-- ARGV[8..] more field, value pairs (stdout, stderr, exit_code, ...)
 --
--- Reply: 1 when recorded, 0 when the trial had finished already.
--- Errors: RRRINVALID for a missing trial, a bad status or a bad count.
+-- Reply: {recorded, outcome, taskset status} where recorded is 1 when this
+-- call recorded the result, 0 when the trial had finished already; outcome
+-- is settle_task's ('' in the two-key form, or when not recorded; 'deferred'
+-- when the task could not be settled here and the arbiter was asked to);
+-- the taskset status is the one this call finished it with, or ''.
+-- Errors: RRRINVALID for a missing trial, a bad status or count, a trial
+-- that is not of the task named.
 
 local trial = KEYS[1]
-if #ARGV < 4 then return bad('status and three counts are required') end
+local full = #KEYS == 11
+if #KEYS ~= 2 and not full then return bad('want 2 or 11 keys, got ' .. #KEYS) end
+if #ARGV < 7 then return bad('status, three counts, a log text and two caps are required') end
 local status = ARGV[1]
 if status ~= 'passed' and status ~= 'pending' and status ~= 'failed'
   and status ~= 'error' and status ~= 'timeout' then
@@ -21,20 +46,52 @@ end
 for i = 2, 4 do
   if not string.match(ARGV[i], '^%d+$') then return bad('count is not a whole number: ' .. ARGV[i]) end
 end
-if (#ARGV - 4) % 2 ~= 0 then return bad('fields must come in pairs') end
-for i = 5, #ARGV, 2 do
+if (#ARGV - 7) % 2 ~= 0 then return bad('fields must come in pairs') end
+local fields = {}
+for i = 8, #ARGV, 2 do
   local f = ARGV[i]
   if f == 'status' or f == 'finished_at' or f == 'task' or f == 'slave' or f == 'started_at' then
     return bad('field may not be set by a result: ' .. f)
   end
+  fields[#fields + 1] = f
+  fields[#fields + 1] = ARGV[i + 1]
 end
-if redis.call('EXISTS', trial) == 0 then return bad('no such trial: ' .. trial) end
-if hget(trial, 'status') ~= '' then return 0 end
+local slave_cap, ts_cap = tonumber(ARGV[6]), tonumber(ARGV[7])
+if full and (not slave_cap or slave_cap < 1 or not ts_cap or ts_cap < 1) then
+  return bad('log caps must be positive numbers of bytes')
+end
+local tf = redis.call('HMGET', trial, 'task', 'status')
+local task = tf[1] or ''
+if task == '' and redis.call('EXISTS', trial) == 0 then return bad('no such trial: ' .. trial) end
+if full and task ~= KEYS[4] then return bad('trial ' .. trial .. ' is not of task ' .. KEYS[4]) end
+-- The slave's lines are kept even when its result comes too late.
+if full and ARGV[5] ~= '' then append_capped(KEYS[3], ARGV[5], slave_cap, false) end
+if tf[2] and tf[2] ~= '' then return {0, '', ''} end
 
-for i = 5, #ARGV, 2 do
-  redis.call('HSET', trial, ARGV[i], ARGV[i + 1])
+-- One write; the counts come last, so that they win over a field of the same name.
+for _, v in ipairs({'status', status, 'finished_at', now(), 'passed', ARGV[2], 'pending', ARGV[3], 'failed', ARGV[4]}) do
+  fields[#fields + 1] = v
 end
-redis.call('HSET', trial, 'status', status, 'finished_at', now(),
-  'passed', ARGV[2], 'pending', ARGV[3], 'failed', ARGV[4])
-redis.call('RPUSH', KEYS[2], 'trial\t' .. trial)
-return 1
+redis.call('HSET', trial, unpack(fields))
+if not full then
+  redis.call('RPUSH', KEYS[2], 'trial\t' .. trial)
+  return {1, '', ''}
+end
+
+local r = settle(task, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], nil)
+if r.err then
+  -- Not settleable here (the task is not of that taskset, say): the
+  -- arbiter settles it, and logs why.
+  redis.call('RPUSH', KEYS[2], 'trial\t' .. trial)
+  return {1, 'deferred', ''}
+end
+local out, finished = r[1], r[2]
+if out == 'failed' then
+  append_capped(KEYS[11], 'task ' .. task .. ' failed: no trial passed\n', ts_cap, true)
+elseif out == 'requeued' then
+  append_capped(KEYS[11], 'task ' .. task .. ' queued again for another trial\n', ts_cap, true)
+end
+if finished ~= '' then
+  append_capped(KEYS[11], 'taskset ' .. finished .. ': every task has its verdict\n', ts_cap, true)
+end
+return {1, out, finished}

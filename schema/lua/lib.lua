@@ -111,3 +111,98 @@ local function finish_if_done(ts, tasks_left, task_queue, active, persister)
   if close_taskset(ts, status, '', task_queue, active, persister) then return status end
   return ''
 end
+
+-- settle gives a task its verdict from its trials, exactly once: the rules
+-- of settle_task.lua, whose reply it returns. expected, when given, is the
+-- trial list as the caller read it (the reply is stale when it changed);
+-- nil when the script reads the list itself (finish_trial).
+local function settle(task, trials, ts, left, queue, active, persister, expected)
+  -- One read of the task: a task hash always has its taskset field.
+  local tf = redis.call('HMGET', task, 'taskset', 'status', 'requeued')
+  if not tf[1] then
+    if redis.call('EXISTS', task) == 0 then return bad('no such task: ' .. task) end
+    tf[1] = ''
+  end
+  if tf[1] ~= ts then return bad('task ' .. task .. ' is not of taskset ' .. ts) end
+  if tf[2] and tf[2] ~= '' then return {'settled', ''} end
+  if hget(ts, 'status') ~= 'running' then return {'stopped', ''} end
+
+  local passed, pending, running, failures, errors = 0, 0, 0, 0, 0
+  local verdict
+  -- LRANGE fails on a key of another type: only then is its type read.
+  local listed = redis.pcall('LRANGE', trials, 0, -1)
+  if listed.err then
+    verdict = 'failed'
+    redis.call('HSET', task, 'error', 'its trial list ' .. trials .. ' holds a ' .. key_type(trials) ..
+      ', not a list: its trials cannot be read (a corrupt key); settled as error')
+  else
+    if expected then
+      if #listed ~= #expected then return {'stale', ''} end
+      for i, k in ipairs(listed) do
+        if expected[i] ~= k then return {'stale', ''} end
+      end
+    end
+    for _, k in ipairs(listed) do
+      local s = hget(k, 'status')
+      if s == 'passed' then passed = passed + 1
+      elseif s == 'pending' then pending = pending + 1
+      elseif s == '' then running = running + 1
+      elseif is_trial_failure(s) then
+        failures = failures + 1
+        if s == 'error' then errors = errors + 1 end
+      end
+    end
+    if passed > 0 then verdict = 'passed'
+    elseif pending > 0 then verdict = 'pending'
+    elseif running > 0 then return {'running', ''}
+    else
+      local max_trials = tonumber(hget(ts, 'max_trials')) or 1
+      if failures >= max_trials then verdict = 'failed' end
+    end
+  end
+
+  if not verdict then
+    if in_list(queue, task) then return {'queued', ''} end
+    redis.call('LPUSH', queue, task)
+    redis.call('HINCRBY', task, 'requeued', 1)
+    redis.call('PUBLISH', ts .. ':events', 'queued\t' .. task)
+    return {'requeued', ''}
+  end
+
+  -- LREM scans a list until it has removed count elements, and a full scan
+  -- of 100,000 keys costs Redis about 2 ms. A task is in tasks_left once and
+  -- near its head (tasks settle about in queue order): count 1 stops there.
+  -- It can only be in the queue when it was queued again after it was taken
+  -- (requeued, counted by the scripts that do it): only then scan the queue.
+  redis.call('HSET', task, 'status', verdict)
+  redis.call('LREM', left, 1, task)
+  if tf[3] and tf[3] ~= '' then redis.call('LREM', queue, 0, task) end
+  if verdict == 'failed' then
+    redis.call('HINCRBY', ts, 'failed_count', 1)
+    if errors == failures then
+      redis.call('HSET', task, 'failure_kind', 'error')
+      redis.call('HINCRBY', ts, 'error_count', 1)
+    end
+  else
+    redis.call('HINCRBY', ts, 'succeeded_count', 1)
+  end
+  redis.call('PUBLISH', ts .. ':events', 'settled\t' .. task .. '\t' .. verdict)
+  return {verdict, finish_if_done(ts, left, queue, active, persister)}
+end
+
+-- append_capped appends text to the log string key under cap bytes (the
+-- first append that does not fit leaves a marker, later ones are dropped),
+-- stamped with the Redis time when stamped; it returns the bytes appended.
+local function append_capped(key, text, cap, stamped)
+  local marker = '\n[rrr: log truncated: it reached ' .. tostring(cap) .. ' bytes]\n'
+  local len = redis.call('STRLEN', key)
+  if stamped then text = stamp() .. ' ' .. text end
+  if len + #text <= cap then
+    redis.call('APPEND', key, text)
+    return #text
+  end
+  if len >= cap then return 0 end
+  local part = string.sub(text, 1, cap - len) .. marker
+  redis.call('APPEND', key, part)
+  return #part
+end
