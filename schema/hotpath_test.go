@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -138,4 +139,39 @@ func TestTakeTrialSkipsACorruptTrialList(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, schema.FailureError, e.hget(t, corrupt, schema.FFailureKind))
 	})
+}
+
+// Redis killed and restarted (on its append-only file) after a take: the
+// trial survives with its task, the slave's finish settles it, and the
+// counters count it once.
+func TestRedisRestartedBetweenTakeAndFinish(t *testing.T) {
+	if redistest.Binary() == "" {
+		if redistest.Required() {
+			t.Fatal("redis-server not found")
+		}
+		t.Skip("redis-server not found")
+	}
+	srv, err := redistest.Start(redistest.Options{AppendOnly: true})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	rdb := srv.Client()
+	t.Cleanup(func() { _ = rdb.Close() })
+	e := newEnv(redistest.Backend{Name: "redis", RDB: rdb, NS: "restart"})
+	ts := e.create(t, "t", spec("a_spec.rb"))
+	slave := schema.Slave(e.k.Worker("w"), "1")
+	_, got, err := e.c.TakeTrial(ctx, ts, slave, "1")
+	require.NoError(t, err)
+
+	srv.Kill()
+	require.NoError(t, srv.Restart())
+	require.Eventually(t, func() bool { return rdb.Ping(ctx).Err() == nil }, 10*time.Second, 10*time.Millisecond)
+
+	require.Equal(t, slave, e.hget(t, got.Trial, schema.FSlave), "the started trial survived")
+	f, err := e.c.FinishAndSettle(ctx, ts, got.Task, got.Trial, slave, "", 1<<20, schema.Result{Status: schema.StatusPassed, Passed: 1})
+	require.NoError(t, err)
+	require.Equal(t, schema.Finished{Recorded: true, Outcome: schema.SettlePassed, Taskset: schema.StatusSucceeded}, f)
+	f, err = e.c.FinishAndSettle(ctx, ts, got.Task, got.Trial, slave, "", 1<<20, schema.Result{Status: schema.StatusPassed, Passed: 1})
+	require.NoError(t, err)
+	require.False(t, f.Recorded)
+	require.Equal(t, "1", e.hget(t, ts, schema.FSucceededCount))
 }

@@ -9,11 +9,14 @@
 #     the lower bound and two static splits of the same durations;
 #   - scale: a taskset of 100,000 spec files (creation, memory per task), and
 #     300 simulated slaves draining it against rrr server (nothing lost);
+#   - fleet: 1,000 simulated slaves on one Redis (goroutines making the two
+#     calls of rrr slave), draining 100,000 tasks and then finishing one
+#     trial a second each (trials/s, Redis CPU, settle latency);
 #   - runner: 40 files of a framework whose start-up costs 1 s on rrr local
 #     with 2 slaves, as plain trials and in a persistent runner (time per
 #     trial, wall).
-# About 5 minutes on 2 CPUs.
-#   scripts/bench.sh                  all four
+# About 7 minutes on 2 CPUs.
+#   scripts/bench.sh                  all five
 #   scripts/bench.sh Balance          one (a regular expression of go test -bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."

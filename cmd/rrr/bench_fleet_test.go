@@ -75,7 +75,7 @@ func BenchmarkFleet(b *testing.B) {
 		figure(b, fmt.Sprintf("fleet: %d slaves drain %d tasks", nslaves, ntasks), fmt.Sprintf(
 			"%.0f trials/s (%d trials in %s); Redis CPU %.0f%% of one core; settle latency p50 %s, p99 %s; every task passed once",
 			float64(r.trials)/r.wall.Seconds(), r.trials, r.wall.Round(time.Millisecond), r.cpu*100,
-			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond)), how+", no-op trials")
+			r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond)), how+", no-op trials")
 		b.ReportMetric(float64(r.trials)/r.wall.Seconds(), "drain-trials/s")
 
 		// Paced: each slave finishes a trial a second.
@@ -89,7 +89,7 @@ func BenchmarkFleet(b *testing.B) {
 		figure(b, fmt.Sprintf("fleet: %d slaves finishing one trial a second each", nslaves), fmt.Sprintf(
 			"%.0f trials/s for %s; Redis CPU %.0f%% of one core; settle latency p50 %s, p99 %s",
 			float64(r.trials)/r.wall.Seconds(), r.wall.Round(time.Second), r.cpu*100,
-			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond)), how+", INFO cpu (used_cpu_user + used_cpu_sys) over the run")
+			r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond)), how+", INFO cpu (used_cpu_user + used_cpu_sys) over the run")
 		b.ReportMetric(r.cpu*100, "paced-redis-cpu-%")
 		b.StopTimer()
 		for _, p := range loops {
