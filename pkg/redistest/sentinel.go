@@ -1,0 +1,143 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Failover is a Redis under Sentinel: a primary, a replica of it, and
+// sentinels that monitor the primary under the name Master and promote
+// the replica when the primary is gone.
+type Failover struct {
+	Master    string
+	Primary   *Server
+	Replica   *Server
+	Sentinels []*Server
+}
+
+// DownAfter is how long the sentinels of StartFailover wait before they
+// take a silent primary for down: short, for tests.
+const DownAfter = 500 * time.Millisecond
+
+// StartFailover starts a primary, a replica and n sentinels (a quorum of
+// n/2+1), and waits until the sentinels see the replica.
+func StartFailover(n int) (*Failover, error) {
+	f := &Failover{Master: "rrrtest"}
+	var err error
+	if f.Primary, err = Start(Options{}); err != nil {
+		return nil, err
+	}
+	if f.Replica, err = Start(Options{ReplicaOf: f.Primary.Addr}); err != nil {
+		f.Stop()
+		return nil, err
+	}
+	host, port, _ := strings.Cut(f.Primary.Addr, ":")
+	for range n {
+		s, err := startSentinel(fmt.Sprintf("sentinel monitor %s %s %s %d\n", f.Master, host, port, n/2+1) +
+			fmt.Sprintf("sentinel down-after-milliseconds %s %d\n", f.Master, DownAfter.Milliseconds()) +
+			fmt.Sprintf("sentinel failover-timeout %s 3000\n", f.Master) +
+			fmt.Sprintf("sentinel parallel-syncs %s 1\n", f.Master))
+		if err != nil {
+			f.Stop()
+			return nil, err
+		}
+		f.Sentinels = append(f.Sentinels, s)
+	}
+	// Ready: every sentinel knows the replica and the other sentinels, or
+	// a failover would have nothing to promote, or no quorum.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range f.Sentinels {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			replicas, _ := sc.Replicas(ctx, f.Master).Result()
+			peers, _ := sc.Sentinels(ctx, f.Master).Result()
+			cancel()
+			if len(replicas) > 0 && len(peers) >= n-1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = sc.Close()
+				f.Stop()
+				return nil, fmt.Errorf("sentinel %s does not see the replica and %d other sentinels within 30s", s.Addr, n-1)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = sc.Close()
+	}
+	return f, nil
+}
+
+func startSentinel(conf string) (*Server, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, fmt.Errorf("redis-server not found: install it (apt-get install -y redis-server redis-sentinel) or set RRR_REDIS_SERVER")
+	}
+	dir, err := os.MkdirTemp("", "rrr-sentinel-")
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, "sentinel.conf")
+		// Sentinel rewrites its file: it must be its own and writable.
+		if err := os.WriteFile(path, []byte("port "+strconv.Itoa(port)+"\nbind 127.0.0.1\ndir "+dir+
+			"\nlogfile "+filepath.Join(dir, "redis.log")+"\nprotected-mode no\n"+conf), 0o600); err != nil {
+			return nil, err
+		}
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, args: []string{bin, path, "--sentinel"}}
+		if lastErr = s.start(); lastErr == nil {
+			return s, nil
+		}
+	}
+	_ = os.RemoveAll(dir)
+	return nil, lastErr
+}
+
+// URL is the redis+sentinel:// URL of database 0 of the primary.
+func (f *Failover) URL() string {
+	addrs := make([]string, len(f.Sentinels))
+	for i, s := range f.Sentinels {
+		addrs[i] = s.Addr
+	}
+	return "redis+sentinel://" + strings.Join(addrs, ",") + "/" + f.Master + "/0"
+}
+
+// PrimaryAddr is the address the first sentinel that answers gives for
+// the primary now.
+func (f *Failover) PrimaryAddr(ctx context.Context) (string, error) {
+	var lastErr error
+	for _, s := range f.Sentinels {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		addr, err := sc.GetMasterAddrByName(ctx, f.Master).Result()
+		_ = sc.Close()
+		if err == nil && len(addr) == 2 {
+			return addr[0] + ":" + addr[1], nil
+		}
+		lastErr = err
+	}
+	return "", fmt.Errorf("no sentinel names the primary of %s: %w", f.Master, lastErr)
+}
+
+// Stop stops every process and removes their directories.
+func (f *Failover) Stop() {
+	for _, s := range f.Sentinels {
+		s.Stop()
+	}
+	for _, s := range []*Server{f.Replica, f.Primary} {
+		if s != nil {
+			s.Stop()
+		}
+	}
+}
