@@ -357,3 +357,19 @@ func List(t testing.TB, rdb redis.UniversalClient, key string) []string {
 	}
 	return v
 }
+
+// Own starts a redis-server of the test's own (one it restarts, or must
+// not share), and stops it when the test ends. It skips the test (or fails
+// it, see Required) when there is none.
+func Own(t testing.TB, opts Options) *Server {
+	t.Helper()
+	srv, err := Start(opts)
+	if err != nil {
+		if Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}

@@ -57,6 +57,9 @@ func Options(rawURL string) (*redis.Options, error) {
 	opt.ReadTimeout = 5 * time.Second
 	opt.WriteTimeout = 5 * time.Second
 	opt.DialTimeout = 3 * time.Second
+	// No CLIENT SETINFO on connecting: a user restricted to ACLCommands
+	// may not run it.
+	opt.DisableIdentity = true
 	return opt, nil
 }
 
@@ -233,6 +236,7 @@ func FailoverOptions(rawURL string) (*redis.FailoverOptions, error) {
 	path, query, _ := strings.Cut(path, "?")
 	fo := &redis.FailoverOptions{
 		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, DialTimeout: 3 * time.Second,
+		DisableIdentity: true,
 	}
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
 		u, err := url.Parse("redis://" + authority[:at+1] + "h")

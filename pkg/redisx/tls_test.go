@@ -10,24 +10,9 @@ import (
 	"github.com/rrr-dev/rrr/pkg/redisx"
 )
 
-// startRedis starts a redis-server of the test's own; it skips (or fails,
-// see redistest.Required) when there is none or no openssl.
-func startRedis(t *testing.T, opts redistest.Options) *redistest.Server {
-	t.Helper()
-	srv, err := redistest.Start(opts)
-	if err != nil {
-		if redistest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
-}
-
 func TestTLSWithACustomCA(t *testing.T) {
 	t.Parallel()
-	srv := startRedis(t, redistest.Options{TLS: true})
+	srv := redistest.Own(t, redistest.Options{TLS: true})
 	ctx := context.Background()
 	rdb, err := redisx.OpenConfig(ctx, redisx.Config{URL: srv.URL(), TLS: redisx.TLSFiles{CA: srv.Certs.CA}})
 	require.NoError(t, err)
@@ -47,7 +32,7 @@ func TestTLSWithACustomCA(t *testing.T) {
 
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
-	srv := startRedis(t, redistest.Options{TLS: true, ClientCerts: true})
+	srv := redistest.Own(t, redistest.Options{TLS: true, ClientCerts: true})
 	c := srv.Certs
 	ctx := context.Background()
 	rdb, err := redisx.OpenConfig(ctx, redisx.Config{URL: srv.URL(),
