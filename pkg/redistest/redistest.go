@@ -100,7 +100,9 @@ func Start(opts Options) (*Server, error) {
 		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, password: opts.Password}
 		s.args = []string{bin, "--bind", "127.0.0.1", "--dir", dir,
 			"--save", "", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
-			"--logfile", filepath.Join(dir, "redis.log")}
+			"--logfile", filepath.Join(dir, "redis.log"),
+			// a replica syncs at once, not 5 s after it connects
+			"--repl-diskless-sync-delay", "0"}
 		if opts.TLS {
 			if s.Certs == nil {
 				if s.Certs, err = MakeCerts(filepath.Join(dir, "tls")); err != nil {

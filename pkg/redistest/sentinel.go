@@ -38,6 +38,10 @@ func StartFailover(n int) (*Failover, error) {
 		f.Stop()
 		return nil, err
 	}
+	if err := f.waitSynced(); err != nil {
+		f.Stop()
+		return nil, err
+	}
 	host, port, _ := strings.Cut(f.Primary.Addr, ":")
 	for range n {
 		s, err := startSentinel(fmt.Sprintf("sentinel monitor %s %s %s %d\n", f.Master, host, port, n/2+1) +
@@ -73,6 +77,25 @@ func StartFailover(n int) (*Failover, error) {
 		_ = sc.Close()
 	}
 	return f, nil
+}
+
+// waitSynced waits until the replica has its first copy of the primary.
+func (f *Failover) waitSynced() error {
+	rdb := f.Replica.Client()
+	defer rdb.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, _ := rdb.Info(ctx, "replication").Result()
+		cancel()
+		if strings.Contains(info, "master_link_status:up") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replica %s is not in sync with %s within 30s", f.Replica.Addr, f.Primary.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func startSentinel(conf string) (*Server, error) {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/redistest"
+	"github.com/rrr-dev/rrr/pkg/redisx"
+	"github.com/rrr-dev/rrr/schema"
+)
+
+// A Redis under Sentinel loses its primary in the middle of a taskset:
+// the sentinels promote the replica, and the fleet (server, workers,
+// slaves, the waiting client, all on a redis+sentinel:// URL) goes on
+// under the new primary; every spec ends passed. What the old primary had
+// not replicated yet is recovered by the fleet (README: Redis failover).
+func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: not with -short")
+	}
+	fo, err := redistest.StartFailover(3)
+	if err != nil {
+		if redistest.Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(fo.Stop)
+	bin := build(t)
+	ctx := context.Background()
+	rdb, err := redisx.OpenConfig(ctx, redisx.Config{URL: fo.URL()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := schema.NewClient(rdb, "fo")
+
+	global := []string{"--redis", fo.URL(), "--namespace", "fo"}
+	remote := t.TempDir()
+	spawn(t, bin, append(global, "server", "--results-dir", t.TempDir(), "--rsync-remote-path", remote)...)
+	for i := range 2 {
+		spawn(t, bin, append(global, "worker", "--id", fmt.Sprintf("fo%d", i), "--slaves", "2", "--working-dir", t.TempDir())...)
+	}
+	require.Eventually(t, func() bool {
+		ws, _ := rdb.SMembers(ctx, c.Keys.Workers()).Result()
+		return len(ws) == 2
+	}, 30*time.Second, 20*time.Millisecond, "the workers start")
+
+	files := map[string]string{".rrr.yml": "trial-command: sh {file}\nformat: tap\nrsync-name: fo\n"}
+	var specs []string
+	for i := range 16 {
+		name := fmt.Sprintf("s%02d.sh", i)
+		files[name] = "sleep 0.3; echo 1..1; echo ok 1\n"
+		specs = append(specs, name)
+	}
+	dir := project(t, files)
+	p := spawn(t, bin, append(append(global, "start", "--wait", "--max-trials", "3", "--dir", dir), specs...)...)
+	var key string
+	require.Eventually(t, func() bool {
+		key = strings.TrimSpace(p.stdout.String())
+		return strings.HasPrefix(key, "fo:taskset:")
+	}, 60*time.Second, 10*time.Millisecond, "rrr start prints the taskset key")
+	require.Eventually(t, func() bool {
+		n, _ := rdb.HGet(ctx, key, schema.FSucceededCount).Int()
+		return n >= 3
+	}, 60*time.Second, 10*time.Millisecond, "some specs pass before the failover")
+
+	fo.Primary.Kill()
+	require.Equal(t, exitOK, p.exit(t, 3*time.Minute), p.stderr.String())
+	addr, err := fo.PrimaryAddr(ctx)
+	require.NoError(t, err)
+	require.Equal(t, fo.Replica.Addr, addr, "the sentinels promoted the replica")
+
+	s, err := model.NewReader(rdb, c.Keys).Load(ctx, key, model.LoadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, schema.StatusSucceeded, s.Status)
+	require.Len(t, s.Tasks, len(specs))
+	for _, task := range s.Tasks {
+		require.Equal(t, "passed", task.Status, task.SpecFile)
+	}
+	t.Logf("stderr of rrr start --wait:\n%s", p.stderr)
+}
