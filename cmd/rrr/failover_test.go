@@ -69,6 +69,25 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 		return n >= 3
 	}, 60*time.Second, 10*time.Millisecond, "some specs pass before the failover")
 
+	// The replica misses what comes next: two more specs pass on the
+	// primary alone, then it dies with their results.
+	fo.CutReplication()
+	old := fo.Primary.Client()
+	defer old.Close()
+	before, _ := old.HGet(ctx, key, schema.FSucceededCount).Int()
+	require.Eventually(t, func() bool {
+		n, _ := old.HGet(ctx, key, schema.FSucceededCount).Int()
+		return n >= before+2
+	}, 60*time.Second, 10*time.Millisecond, "specs pass on the primary after the replica stopped following")
+	passed := map[string]string{} // trial -> its task, passed on the old primary
+	for _, task := range redistest.List(t, old, schema.Tasks(key)) {
+		for _, trial := range redistest.List(t, old, schema.TaskTrials(task)) {
+			if redistest.HGet(t, old, trial, schema.FStatus) == "passed" {
+				passed[trial] = task
+			}
+		}
+	}
+	require.Less(t, before+2, len(specs)+1, "the primary dies in the middle of the taskset")
 	fo.Primary.Kill()
 	require.Equal(t, exitOK, p.exit(t, 3*time.Minute), p.stderr.String())
 	addr, err := fo.PrimaryAddr(ctx)
@@ -82,5 +101,13 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 	for _, task := range s.Tasks {
 		require.Equal(t, "passed", task.Status, task.SpecFile)
 	}
+	lost := 0
+	for trial := range passed {
+		if redistest.HGet(t, rdb, trial, schema.FStatus) != "passed" {
+			lost++ // its task passed all the same: run again
+		}
+	}
+	require.NotZero(t, lost, "results lost with the old primary")
+	t.Logf("%d passed trials lost with the old primary, their specs run again", lost)
 	t.Logf("stderr of rrr start --wait:\n%s", p.stderr)
 }

@@ -177,3 +177,10 @@ func TestFleetUnderTLSAndARestrictedUser(t *testing.T) {
 		require.NotContains(t, p.stderr.String(), secret)
 	}
 }
+
+// README.md prints the ACL rule the fleet test runs under.
+func TestREADMEHasTheACLRule(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.Contains(t, string(b), "    user rrr on >PASSWORD "+redisx.ACLRule("rrrspec")+"\n")
+}

@@ -3,10 +3,14 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +24,7 @@ type Failover struct {
 	Primary   *Server
 	Replica   *Server
 	Sentinels []*Server
+	link      *link
 }
 
 // DownAfter is how long the sentinels of StartFailover wait before they
@@ -27,14 +32,20 @@ type Failover struct {
 const DownAfter = 500 * time.Millisecond
 
 // StartFailover starts a primary, a replica and n sentinels (a quorum of
-// n/2+1), and waits until the sentinels see the replica.
+// n/2+1), and waits until the sentinels see the replica. The replica
+// replicates through a proxy of the test, so that CutReplication can
+// make it miss writes.
 func StartFailover(n int) (*Failover, error) {
 	f := &Failover{Master: "rrrtest"}
 	var err error
 	if f.Primary, err = Start(Options{}); err != nil {
 		return nil, err
 	}
-	if f.Replica, err = Start(Options{ReplicaOf: f.Primary.Addr}); err != nil {
+	if f.link, err = newLink(f.Primary.Addr); err != nil {
+		f.Stop()
+		return nil, err
+	}
+	if f.Replica, err = Start(Options{ReplicaOf: f.link.addr()}); err != nil {
 		f.Stop()
 		return nil, err
 	}
@@ -153,8 +164,16 @@ func (f *Failover) PrimaryAddr(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no sentinel names the primary of %s: %w", f.Master, lastErr)
 }
 
+// CutReplication makes the replica miss every write of the primary from
+// now on, while both stay up and the replica believes itself in sync: as
+// when asynchronous replication lags behind the primary that dies.
+func (f *Failover) CutReplication() { f.link.cut.Store(true) }
+
 // Stop stops every process and removes their directories.
 func (f *Failover) Stop() {
+	if f.link != nil {
+		f.link.close()
+	}
 	for _, s := range f.Sentinels {
 		s.Stop()
 	}
@@ -162,5 +181,69 @@ func (f *Failover) Stop() {
 		if s != nil {
 			s.Stop()
 		}
+	}
+}
+
+// link is a TCP proxy to a server whose bytes towards the client can be
+// dropped.
+type link struct {
+	l      net.Listener
+	target string
+	cut    atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newLink(target string) (*link, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	k := &link{l: l, target: target}
+	go k.serve()
+	return k, nil
+}
+
+func (k *link) addr() string { return k.l.Addr().String() }
+
+func (k *link) serve() {
+	for {
+		c, err := k.l.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", k.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		k.mu.Lock()
+		k.conns = append(k.conns, c, s)
+		k.mu.Unlock()
+		go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+		go func() {
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := s.Read(buf)
+				if n > 0 && !k.cut.Load() {
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			_ = c.Close()
+		}()
+	}
+}
+
+func (k *link) close() {
+	_ = k.l.Close()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, c := range k.conns {
+		_ = c.Close()
 	}
 }
