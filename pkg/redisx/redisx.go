@@ -80,7 +80,11 @@ func OpenConfig(ctx context.Context, cfg Config) (*redis.Client, error) {
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("%w at %s: %w (%s)", ErrUnreachable, Redact(cfg.URL), err, hint(err))
+		h := hint(err)
+		if isSentinel(cfg.URL) && strings.HasPrefix(h, "is redis-server") {
+			h = "are the sentinels running there, do they monitor that master name, and is its primary up? set --redis or RRR_REDIS"
+		}
+		return nil, fmt.Errorf("%w at %s: %w (%s)", ErrUnreachable, Redact(cfg.URL), err, h)
 	}
 	return rdb, nil
 }

@@ -2,11 +2,11 @@ package redisx_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"strconv"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/redistest"
@@ -116,4 +116,15 @@ func TestTLSFilesNeedATLSURLAndBothHalves(t *testing.T) {
 	_, err = redisx.NewClient(redisx.Config{URL: "rediss://h:1/0", TLS: redisx.TLSFiles{Cert: "c.pem"}})
 	require.ErrorIs(t, err, redisx.ErrBadTLS)
 	require.Contains(t, err.Error(), "--redis-key")
+}
+
+func TestOpenSentinelUnreachableSaysWhatToDo(t *testing.T) {
+	port, err := redistest.FreePort()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = redisx.Open(ctx, "redis+sentinel://u:topsecret@127.0.0.1:"+strconv.Itoa(port)+"/prod")
+	require.ErrorIs(t, err, redisx.ErrUnreachable)
+	require.Contains(t, err.Error(), "sentinels")
+	require.NotContains(t, err.Error(), "topsecret")
 }
