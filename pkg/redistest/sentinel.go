@@ -29,7 +29,7 @@ type Failover struct {
 
 // DownAfter is how long the sentinels of StartFailover wait before they
 // take a silent primary for down: short, for tests.
-const DownAfter = 500 * time.Millisecond
+const DownAfter = time.Second
 
 // StartFailover starts a primary, a replica and n sentinels (a quorum of
 // n/2+1), and waits until the sentinels see the replica. The replica
