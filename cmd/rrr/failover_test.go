@@ -24,14 +24,7 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: not with -short")
 	}
-	fo, err := redistest.StartFailover(3)
-	if err != nil {
-		if redistest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	t.Cleanup(fo.Stop)
+	fo := redistest.OwnFailover(t, 3, false)
 	bin := build(t)
 	ctx := context.Background()
 	rdb, err := redisx.OpenConfig(ctx, redisx.Config{URL: fo.URL()})

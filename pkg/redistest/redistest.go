@@ -44,6 +44,8 @@ type Options struct {
 	// server's directory (Server.Certs); ClientCerts also wants a client
 	// certificate signed by the same CA (mutual TLS).
 	TLS, ClientCerts bool
+	// Certs are the TLS files to use; nil: new ones.
+	Certs *Certs
 	// Password is the default user's (requirepass); Users are more ACL
 	// users, each a rule line as in redis.conf after "user"
 	// ("rrr on >pw ~ns:* &ns:* +get").
@@ -89,6 +91,13 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	certs := opts.Certs
+	if opts.TLS && certs == nil {
+		if certs, err = MakeCerts(filepath.Join(dir, "tls")); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port := opts.Port
@@ -104,19 +113,14 @@ func Start(opts Options) (*Server, error) {
 			// a replica syncs at once, not 5 s after it connects
 			"--repl-diskless-sync-delay", "0"}
 		if opts.TLS {
-			if s.Certs == nil {
-				if s.Certs, err = MakeCerts(filepath.Join(dir, "tls")); err != nil {
-					_ = os.RemoveAll(dir)
-					return nil, err
-				}
-			}
+			s.Certs = certs
 			auth := "no"
 			if opts.ClientCerts {
 				auth = "yes"
 			}
 			s.args = append(s.args, "--port", "0", "--tls-port", strconv.Itoa(port),
 				"--tls-cert-file", s.Certs.ServerCert, "--tls-key-file", s.Certs.ServerKey,
-				"--tls-ca-cert-file", s.Certs.CA, "--tls-auth-clients", auth)
+				"--tls-ca-cert-file", s.Certs.CA, "--tls-auth-clients", auth, "--tls-replication", "yes")
 		} else {
 			s.args = append(s.args, "--port", strconv.Itoa(port))
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,7 +25,10 @@ type Failover struct {
 	Primary   *Server
 	Replica   *Server
 	Sentinels []*Server
-	link      *link
+	// Certs are those of every process, with TLS.
+	Certs    *Certs
+	certsDir string
+	link     *link
 }
 
 // DownAfter is how long the sentinels of StartFailover wait before they
@@ -35,17 +39,31 @@ const DownAfter = time.Second
 // n/2+1), and waits until the sentinels see the replica. The replica
 // replicates through a proxy of the test, so that CutReplication can
 // make it miss writes.
-func StartFailover(n int) (*Failover, error) {
+// With withTLS, every process speaks TLS only, with the same Certs.
+func StartFailover(n int, withTLS bool) (*Failover, error) {
 	f := &Failover{Master: "rrrtest"}
 	var err error
-	if f.Primary, err = Start(Options{}); err != nil {
+	opts := Options{}
+	if withTLS {
+		if f.certsDir, err = os.MkdirTemp("", "rrr-certs-"); err != nil {
+			return nil, err
+		}
+		if f.Certs, err = MakeCerts(f.certsDir); err != nil {
+			f.Stop()
+			return nil, err
+		}
+		opts = Options{TLS: true, Certs: f.Certs}
+	}
+	if f.Primary, err = Start(opts); err != nil {
+		f.Stop()
 		return nil, err
 	}
 	if f.link, err = newLink(f.Primary.Addr); err != nil {
 		f.Stop()
 		return nil, err
 	}
-	if f.Replica, err = Start(Options{ReplicaOf: f.link.addr()}); err != nil {
+	opts.ReplicaOf = f.link.addr()
+	if f.Replica, err = Start(opts); err != nil {
 		f.Stop()
 		return nil, err
 	}
@@ -55,9 +73,9 @@ func StartFailover(n int) (*Failover, error) {
 	}
 	host, port, _ := strings.Cut(f.Primary.Addr, ":")
 	for range n {
-		s, err := startSentinel(fmt.Sprintf("sentinel monitor %s %s %s %d\n", f.Master, host, port, n/2+1) +
-			fmt.Sprintf("sentinel down-after-milliseconds %s %d\n", f.Master, DownAfter.Milliseconds()) +
-			fmt.Sprintf("sentinel failover-timeout %s 3000\n", f.Master) +
+		s, err := startSentinel(f.Certs, fmt.Sprintf("sentinel monitor %s %s %s %d\n", f.Master, host, port, n/2+1)+
+			fmt.Sprintf("sentinel down-after-milliseconds %s %d\n", f.Master, DownAfter.Milliseconds())+
+			fmt.Sprintf("sentinel failover-timeout %s 3000\n", f.Master)+
 			fmt.Sprintf("sentinel parallel-syncs %s 1\n", f.Master))
 		if err != nil {
 			f.Stop()
@@ -69,7 +87,7 @@ func StartFailover(n int) (*Failover, error) {
 	// a failover would have nothing to promote, or no quorum.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, s := range f.Sentinels {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		sc := f.sentinelClient(s)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			replicas, _ := sc.Replicas(ctx, f.Master).Result()
@@ -109,7 +127,11 @@ func (f *Failover) waitSynced() error {
 	}
 }
 
-func startSentinel(conf string) (*Server, error) {
+func (f *Failover) sentinelClient(s *Server) *redis.SentinelClient {
+	return redis.NewSentinelClient(s.options())
+}
+
+func startSentinel(certs *Certs, conf string) (*Server, error) {
 	bin := Binary()
 	if bin == "" {
 		return nil, fmt.Errorf("redis-server not found: install it (apt-get install -y redis-server redis-sentinel) or set RRR_REDIS_SERVER")
@@ -126,11 +148,17 @@ func startSentinel(conf string) (*Server, error) {
 		}
 		path := filepath.Join(dir, "sentinel.conf")
 		// Sentinel rewrites its file: it must be its own and writable.
-		if err := os.WriteFile(path, []byte("port "+strconv.Itoa(port)+"\nbind 127.0.0.1\ndir "+dir+
+		listen := "port " + strconv.Itoa(port) + "\n"
+		if certs != nil {
+			listen = "port 0\ntls-port " + strconv.Itoa(port) + "\ntls-cert-file " + certs.ServerCert +
+				"\ntls-key-file " + certs.ServerKey + "\ntls-ca-cert-file " + certs.CA +
+				"\ntls-auth-clients no\ntls-replication yes\n"
+		}
+		if err := os.WriteFile(path, []byte(listen+"bind 127.0.0.1\ndir "+dir+
 			"\nlogfile "+filepath.Join(dir, "redis.log")+"\nprotected-mode no\n"+conf), 0o600); err != nil {
 			return nil, err
 		}
-		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, args: []string{bin, path, "--sentinel"}}
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, args: []string{bin, path, "--sentinel"}, Certs: certs}
 		if lastErr = s.start(); lastErr == nil {
 			return s, nil
 		}
@@ -145,7 +173,11 @@ func (f *Failover) URL() string {
 	for i, s := range f.Sentinels {
 		addrs[i] = s.Addr
 	}
-	return "redis+sentinel://" + strings.Join(addrs, ",") + "/" + f.Master + "/0"
+	scheme := "redis+sentinel"
+	if f.Certs != nil {
+		scheme = "rediss+sentinel"
+	}
+	return scheme + "://" + strings.Join(addrs, ",") + "/" + f.Master + "/0"
 }
 
 // PrimaryAddr is the address the first sentinel that answers gives for
@@ -153,7 +185,7 @@ func (f *Failover) URL() string {
 func (f *Failover) PrimaryAddr(ctx context.Context) (string, error) {
 	var lastErr error
 	for _, s := range f.Sentinels {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+		sc := f.sentinelClient(s)
 		addr, err := sc.GetMasterAddrByName(ctx, f.Master).Result()
 		_ = sc.Close()
 		if err == nil && len(addr) == 2 {
@@ -173,6 +205,9 @@ func (f *Failover) CutReplication() { f.link.cut.Store(true) }
 func (f *Failover) Stop() {
 	if f.link != nil {
 		f.link.close()
+	}
+	if f.certsDir != "" {
+		defer os.RemoveAll(f.certsDir)
 	}
 	for _, s := range f.Sentinels {
 		s.Stop()
@@ -246,4 +281,19 @@ func (k *link) close() {
 	for _, c := range k.conns {
 		_ = c.Close()
 	}
+}
+
+// OwnFailover is StartFailover for a test, stopped when it ends; it skips
+// the test (or fails it, see Required) when the servers cannot start.
+func OwnFailover(t testing.TB, n int, withTLS bool) *Failover {
+	t.Helper()
+	fo, err := StartFailover(n, withTLS)
+	if err != nil {
+		if Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(fo.Stop)
+	return fo
 }
