@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,8 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 
 	global := []string{"--redis", fo.URL(), "--namespace", "fo"}
 	remote := t.TempDir()
-	spawn(t, bin, append(global, "server", "--results-dir", t.TempDir(), "--rsync-remote-path", remote)...)
+	results := t.TempDir()
+	spawn(t, bin, append(global, "server", "--results-dir", results, "--rsync-remote-path", remote)...)
 	for i := range 2 {
 		spawn(t, bin, append(global, "worker", "--id", fmt.Sprintf("fo%d", i), "--slaves", "2", "--working-dir", t.TempDir())...)
 	}
@@ -99,6 +102,13 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 	for _, task := range s.Tasks {
 		require.Equal(t, "passed", task.Status, task.SpecFile)
 	}
+	// No trial is left running for ever: the persister, which waits for
+	// them, stores the taskset.
+	id, _ := c.Keys.TasksetID(key)
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(results, id))
+		return err == nil
+	}, time.Minute, 50*time.Millisecond, "the taskset is persisted")
 	lost := 0
 	for trial := range passed {
 		if redistest.HGet(t, rdb, trial, schema.FStatus) != "passed" {
