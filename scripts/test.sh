@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of README.md: installs what the tests need when it is
-# missing (redis-server, rsync; ruby-rspec and python3-pytest for the result
+# missing (redis-server, redis-sentinel, openssl, rsync; ruby-rspec and python3-pytest for the result
 # format samples; ruby-redis for the original client's test; chromium for the
 # dashboard's browser test), then checks formatting, vets, and runs every test: with
 # -race on the packages with concurrency, the end-to-end tests (with the
@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 . scripts/lib.sh
 need redis-server redis-server
+need redis-sentinel redis-sentinel # the Sentinel failover test (cmd/rrr/failover_test.go)
+need openssl openssl # certificates of the TLS tests (pkg/redistest/tls.go)
 need rsync rsync
 need ruby-rspec rspec
 need python3-pytest pytest-3 pytest

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	// RRR_NAMESPACE), which open their own connection.
 	RedisURL  string
 	Namespace string
+	// RedisTLS are the TLS files of the connection, handed to the slaves
+	// with the URL; relative paths are made absolute (slaves run in
+	// their working copy).
+	RedisTLS redisx.TLSFiles
 	// SlaveCommand starts a default slave; nil means this executable with
 	// the argument "slave". A taskset's slave_command replaces it.
 	SlaveCommand []string
@@ -183,6 +188,9 @@ func (c *Config) Validate() error {
 	var err error
 	if c.WorkingDir, err = filepath.Abs(c.WorkingDir); err != nil {
 		return fmt.Errorf("%w: working directory %q: %w", ErrConfig, c.WorkingDir, err)
+	}
+	if c.RedisTLS, err = c.RedisTLS.Absolute(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if c.InPlaceDir != "" {
 		if c.InPlaceDir, err = filepath.Abs(c.InPlaceDir); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rrr-dev/rrr/pkg/proc"
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -179,10 +180,11 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	p.cmd.Dir = wc
 	// Later entries win over earlier ones of the same name. The Redis URL
 	// goes through a pipe, never the environment (see EnvRedisFD).
-	env := append(withoutEnv(os.Environ(), EnvRedis, EnvRedisFD), withoutEnv(cfg.SlaveEnv, EnvRedis)...)
+	secret := []string{EnvRedis, EnvRedisFD, EnvRedisCA, EnvRedisCert, EnvRedisKey}
+	env := append(withoutEnv(os.Environ(), secret...), withoutEnv(cfg.SlaveEnv, secret...)...)
 	env = append(env, sc.Env()...)
 	p.cmd.Env = append(env, EnvRedisFD+"="+strconv.Itoa(slaveRedisFD), EnvNamespace+"="+cfg.Namespace)
-	url, err := redisPipe(cfg.RedisURL)
+	url, err := redisPipe(redisx.Config{URL: cfg.RedisURL, TLS: cfg.RedisTLS})
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,10 @@ type fleetOptions struct {
 	appendOnly      bool     // redis-server keeps an append-only file (to restart it)
 	serverArgs      []string // more flags of rrr server
 	workerArgs      []string // more flags of each rrr worker
+	// redis shapes the redis-server (TLS, users, a password); connect
+	// gives the connection flags of every rrr process (nil: --redis URL).
+	redis   redistest.Options
+	connect func(srv *redistest.Server) []string
 }
 
 // newFleet starts a fleet in namespace "fleet" and waits until it is ready.
@@ -57,12 +61,17 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
 	var nonce [6]byte
 	_, _ = rand.Read(nonce[:])
-	srv := ownRedis(t, redistest.Options{AppendOnly: o.appendOnly})
+	ro := o.redis
+	ro.AppendOnly = ro.AppendOnly || o.appendOnly
+	srv := ownRedis(t, ro)
 	f := &fleet{bin: build(t), redis: srv, rdb: srv.Client(), mark: hex.EncodeToString(nonce[:]),
 		results: t.TempDir(), remote: t.TempDir()}
 	t.Cleanup(func() { _ = f.rdb.Close() })
 	f.c = schema.NewClient(f.rdb, "fleet")
 	f.global = []string{"--redis", srv.URL(), "--namespace", "fleet"}
+	if o.connect != nil {
+		f.global = append(o.connect(srv), "--namespace", "fleet")
+	}
 	f.env = []string{"FLEETMARK=" + f.mark}
 	f.serverArgs = append(append([]string{}, f.global...), "server", "--results-dir", f.results,
 		"--rsync-remote-path", f.remote, "--consumer-id", "fleet-server")

@@ -18,7 +18,14 @@ import (
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "redis", Value: redisx.DefaultURL, EnvVars: []string{"RRR_REDIS"},
-			Usage: "Redis URL: redis://[user:password@]host:port/db, rediss:// for TLS"},
+			Usage: "Redis URL: redis://[user:password@]host:port/db, rediss:// for TLS, " +
+				"redis+sentinel://[user:password@]host:port[,host:port...]/MASTER[/db] for Sentinel (rediss+sentinel:// with TLS)"},
+		&cli.StringFlag{Name: "redis-ca", EnvVars: []string{"RRR_REDIS_CA"}, TakesFile: true,
+			Usage: "PEM `FILE` of the CAs that sign the Redis server's TLS certificate (instead of the system's)"},
+		&cli.StringFlag{Name: "redis-cert", EnvVars: []string{"RRR_REDIS_CERT"}, TakesFile: true,
+			Usage: "PEM `FILE` of a client certificate for mutual TLS (with --redis-key)"},
+		&cli.StringFlag{Name: "redis-key", EnvVars: []string{"RRR_REDIS_KEY"}, TakesFile: true,
+			Usage: "PEM `FILE` of the private key of --redis-cert"},
 		&cli.StringFlag{Name: "namespace", Value: schema.DefaultNamespace, EnvVars: []string{"RRR_NAMESPACE"},
 			Usage: "prefix of every Redis key"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"RRR_LOG_LEVEL"},
@@ -40,20 +47,23 @@ func logger(c *cli.Context) (zerolog.Logger, error) {
 	return l, nil
 }
 
+// redisConfig is the Redis connection of the global flags.
+func redisConfig(c *cli.Context) redisx.Config {
+	return redisx.Config{URL: c.String("redis"), TLS: redisx.TLSFiles{
+		CA: c.String("redis-ca"), Cert: c.String("redis-cert"), Key: c.String("redis-key")}}
+}
+
 // connect opens Redis from the global flags; an unreachable Redis exits
 // with exitInfra and says what to do, a malformed URL is a usage error.
 func connect(ctx context.Context, c *cli.Context) (*redis.Client, *schema.Client, error) {
-	return connectTo(ctx, c, c.String("redis"))
+	return connectTo(ctx, c, redisConfig(c))
 }
 
-// connectTo is connect to the Redis at url.
-func connectTo(ctx context.Context, c *cli.Context, url string) (*redis.Client, *schema.Client, error) {
-	rdb, err := redisx.Open(ctx, url)
-	if errors.Is(err, redisx.ErrBadURL) {
-		return nil, nil, usagef("--redis (or RRR_REDIS): %v", err)
-	}
+// connectTo is connect to the Redis of cfg.
+func connectTo(ctx context.Context, c *cli.Context, cfg redisx.Config) (*redis.Client, *schema.Client, error) {
+	rdb, err := redisx.OpenConfig(ctx, cfg)
 	if err != nil {
-		return nil, nil, exitf(exitInfra, "%v", err)
+		return nil, nil, redisErr(err)
 	}
 	sc := schema.NewClient(rdb, c.String("namespace"))
 	// Parts of different releases meet here first: one that would misread
@@ -63,6 +73,18 @@ func connectTo(ctx context.Context, c *cli.Context, url string) (*redis.Client, 
 		return nil, nil, exitf(exitInfra, "%v", err)
 	}
 	return rdb, sc, nil
+}
+
+// redisErr is the exit of a failure to open Redis: a bad URL or TLS file
+// is a usage error, anything else an infrastructure error.
+func redisErr(err error) error {
+	switch {
+	case errors.Is(err, redisx.ErrBadURL):
+		return usagef("--redis (or RRR_REDIS): %v", err)
+	case errors.Is(err, redisx.ErrBadTLS):
+		return usagef("%v", err)
+	}
+	return exitf(exitInfra, "%v", err)
 }
 
 // hostname is the default worker id.

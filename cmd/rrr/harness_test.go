@@ -68,15 +68,7 @@ func removeBinary() {
 // must not share it), and stops it when the test ends.
 func ownRedis(t testing.TB, opts redistest.Options) *redistest.Server {
 	t.Helper()
-	srv, err := redistest.Start(opts)
-	if err != nil {
-		if redistest.Required() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
+	return redistest.Own(t, opts)
 }
 
 // proc is an rrr process the test owns.

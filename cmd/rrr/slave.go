@@ -39,14 +39,14 @@ func slaveAction(c *cli.Context) error {
 	defer stop()
 	// The worker hands the Redis URL over a pipe, not the environment, so
 	// that no trial can read it back (worker.EnvRedisFD).
-	url, ok, err := worker.SlaveRedisURL(os.Getenv)
+	rc, ok, err := worker.SlaveRedis(os.Getenv)
 	if err != nil {
 		return usagef("%v", err)
 	}
 	if !ok {
-		url = c.String("redis")
+		rc = redisConfig(c)
 	}
-	rdb, cl, err := connectTo(ctx, c, url)
+	rdb, cl, err := connectTo(ctx, c, rc)
 	if err != nil {
 		return err
 	}

@@ -58,11 +58,10 @@ func webCommand() *cli.Command {
 			ctx, stop := stopOnSignals(log)
 			defer stop()
 			// No ping: the dashboard starts with Redis down and says so.
-			opt, err := redisx.Options(c.String("redis"))
+			rdb, err := redisx.NewClient(redisConfig(c))
 			if err != nil {
-				return usagef("%v", err)
+				return redisErr(err)
 			}
-			rdb := redis.NewClient(opt)
 			defer rdb.Close()
 			sc := schema.NewClient(rdb, c.String("namespace"))
 			serve, _, err := startWeb(c, sc, log, c.String("listen"), c.String("results-dir"))

@@ -81,7 +81,7 @@ func workerAction(c *cli.Context) error {
 		ID: c.String("id"), WorkerType: c.String("worker-type"), Slaves: c.Int("slaves"), Host: c.String("host"),
 		WorkingDir: c.String("working-dir"), RsyncRemotePath: c.String("rsync-remote-path"),
 		RsyncOptions: c.String("rsync-options"), MaxSlaveCrashes: c.Int("max-slave-crashes"),
-		RedisURL: c.String("redis"), Namespace: c.String("namespace"),
+		RedisURL: c.String("redis"), RedisTLS: redisConfig(c).TLS, Namespace: c.String("namespace"),
 		SlaveEnv: []string{"RRR_LOG_LEVEL=" + c.String("log-level"), "RRR_LOG_FORMAT=" + c.String("log-format")},
 	}
 	// Zero means nothing for these; it is refused, not taken as the default.

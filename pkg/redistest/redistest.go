@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,10 +26,13 @@ import (
 // Server is a redis-server process owned by a test.
 type Server struct {
 	Addr string
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	done chan struct{}
+	// Certs are the TLS files of a server started with Options.TLS.
+	Certs    *Certs
+	dir      string
+	args     []string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	password string // of the default user
 }
 
 // Options of a server.
@@ -36,6 +40,19 @@ type Options struct {
 	AppendOnly bool   // persist with an append-only file, to survive restarts
 	Port       int    // 0: a free port
 	Binary     string // "" : $RRR_REDIS_SERVER, else redis-server on PATH
+	// TLS serves TLS only, with certificates that openssl makes in the
+	// server's directory (Server.Certs); ClientCerts also wants a client
+	// certificate signed by the same CA (mutual TLS).
+	TLS, ClientCerts bool
+	// Certs are the TLS files to use; nil: new ones.
+	Certs *Certs
+	// Password is the default user's (requirepass); Users are more ACL
+	// users, each a rule line as in redis.conf after "user"
+	// ("rrr on >pw ~ns:* &ns:* +get").
+	Password string
+	Users    []string
+	// ReplicaOf makes the server a replica of the one at this address.
+	ReplicaOf string
 }
 
 // Binary finds redis-server, or returns "" when there is none.
@@ -74,6 +91,13 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	certs := opts.Certs
+	if opts.TLS && certs == nil {
+		if certs, err = MakeCerts(filepath.Join(dir, "tls")); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port := opts.Port
@@ -82,12 +106,36 @@ func Start(opts Options) (*Server, error) {
 				return nil, err
 			}
 		}
-		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir}
-		s.args = []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), dir: dir, password: opts.Password}
+		s.args = []string{bin, "--bind", "127.0.0.1", "--dir", dir,
 			"--save", "", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
-			"--logfile", filepath.Join(dir, "redis.log")}
+			"--logfile", filepath.Join(dir, "redis.log"),
+			// a replica syncs at once, not 5 s after it connects
+			"--repl-diskless-sync-delay", "0"}
+		if opts.TLS {
+			s.Certs = certs
+			auth := "no"
+			if opts.ClientCerts {
+				auth = "yes"
+			}
+			s.args = append(s.args, "--port", "0", "--tls-port", strconv.Itoa(port),
+				"--tls-cert-file", s.Certs.ServerCert, "--tls-key-file", s.Certs.ServerKey,
+				"--tls-ca-cert-file", s.Certs.CA, "--tls-auth-clients", auth, "--tls-replication", "yes")
+		} else {
+			s.args = append(s.args, "--port", strconv.Itoa(port))
+		}
 		if opts.AppendOnly {
 			s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
+		}
+		if opts.Password != "" {
+			s.args = append(s.args, "--requirepass", opts.Password)
+		}
+		for _, u := range opts.Users {
+			s.args = append(append(s.args, "--user"), strings.Fields(u)...)
+		}
+		if opts.ReplicaOf != "" {
+			host, port, _ := net.SplitHostPort(opts.ReplicaOf)
+			s.args = append(s.args, "--replicaof", host, port)
 		}
 		if lastErr = s.start(); lastErr == nil {
 			return s, nil
@@ -110,7 +158,9 @@ func (s *Server) start() error {
 	s.cmd = cmd
 	s.done = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(s.done) }()
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	opt := s.options()
+	opt.MaxRetries = -1
+	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -132,11 +182,34 @@ func (s *Server) start() error {
 	return fmt.Errorf("redis-server on %s did not answer within 10s", s.Addr)
 }
 
-// URL is the redis:// URL of the server's database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+// URL is the redis:// (rediss:// with TLS) URL of the server's database
+// 0, without a password.
+func (s *Server) URL() string {
+	if s.Certs != nil {
+		return "rediss://" + s.Addr + "/0"
+	}
+	return "redis://" + s.Addr + "/0"
+}
 
-// Client returns a new client of the server.
-func (s *Server) Client() *redis.Client { return redis.NewClient(&redis.Options{Addr: s.Addr}) }
+// URLAs is URL with a user and password.
+func (s *Server) URLAs(user, password string) string {
+	scheme, rest, _ := strings.Cut(s.URL(), "://")
+	return scheme + "://" + url.UserPassword(user, password).String() + "@" + rest
+}
+
+// Client returns a new client of the server, as its default user.
+func (s *Server) Client() *redis.Client { return redis.NewClient(s.options()) }
+
+func (s *Server) options() *redis.Options {
+	opt := &redis.Options{Addr: s.Addr, Password: s.password}
+	if s.Certs != nil {
+		opt.TLSConfig = s.Certs.ClientTLS()
+	}
+	return opt
+}
+
+// Dir is the server's directory (its log is redis.log there).
+func (s *Server) Dir() string { return s.dir }
 
 func (s *Server) kill() {
 	if s.cmd == nil || s.cmd.Process == nil {
@@ -289,4 +362,20 @@ func List(t testing.TB, rdb redis.UniversalClient, key string) []string {
 		t.Fatalf("LRANGE %s: %v", key, err)
 	}
 	return v
+}
+
+// Own starts a redis-server of the test's own (one it restarts, or must
+// not share), and stops it when the test ends. It skips the test (or fails
+// it, see Required) when there is none.
+func Own(t testing.TB, opts Options) *Server {
+	t.Helper()
+	srv, err := Start(opts)
+	if err != nil {
+		if Required() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
 }
