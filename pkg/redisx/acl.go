@@ -14,8 +14,8 @@ var ACLCommands = []string{
 	// the Lua scripts (schema/lua), and TIME, Redis's clock
 	"eval", "evalsha", "time",
 	"multi", "exec", "discard",
-	"del", "exists", "type", "expire", "pttl",
-	"get", "set", "append", "strlen",
+	"del", "exists", "type", "expire", "pexpire", "pttl",
+	"get", "set", "setnx", "append", "strlen",
 	"hget", "hset", "hgetall", "hmget", "hincrby",
 	"rpush", "lpush", "lrange", "llen", "lrem", "ltrim", "lpos", "lindex", "lmove", "blmove", "blpop",
 	"sadd", "srem", "smembers", "sismember", "scard",
