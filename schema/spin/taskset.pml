@@ -13,7 +13,7 @@
  *
  * Configuration (-D on the spin command line):
  *   NT      tasks (1..3)            NA      arbiters (1 or 2)
- *   MAXT    max_trials (1..3)       DEATHS  slave deaths in all (0..2)
+ *   MAXT    max_trials (1..3)       DEATHS  slave deaths in all (0..2, one per slot)
  *   WDEATH  1: a slave's worker may die with it (its trial is not marked)
  *   CANCEL  1: the client may cancel and the worker may fail the taskset
  *   BOUND   n > 0: assert at most n trials per task (n = MAXT+1 is
@@ -267,7 +267,7 @@ take:
   fi;
   /* taken: the slave may die before it starts a trial */
   if
-  :: deaths < DEATHS -> goto die
+  :: deaths < DEATHS && (me & 1) == 0 -> goto die
   :: true
   fi;
   /* start_trial.lua */
@@ -293,7 +293,7 @@ take:
   if
   :: finish_trial(task, tr, TPASS, rec)
   :: finish_trial(task, tr, TFAIL, rec)
-  :: deaths < DEATHS -> goto die
+  :: deaths < DEATHS && (me & 1) == 0 -> goto die
   fi;
   goto take;
 die:
