@@ -16,6 +16,9 @@
  *   MAXT    max_trials (1..3)       DEATHS  slave deaths in all (0..2, one per slot)
  *   WDEATH  1: a slave's worker may die with it (its trial is not marked)
  *   CANCEL  1: the client may cancel and the worker may fail the taskset
+ *   PERSIST 1: the persister closes trials still running after the end
+ *           (needed for liveness with deaths; left out where no slave dies
+ *           to save states: it cannot change a verdict)
  *   BOUND   n > 0: assert at most n trials per task (n = MAXT+1 is
  *           expected to FAIL: docs/model.md, "trials per task")
  *
@@ -62,6 +65,9 @@
 #endif
 #ifndef CANCEL
 #define CANCEL 1
+#endif
+#ifndef PERSIST
+#define PERSIST 1
 #endif
 #ifndef BOUND
 #define BOUND 0
@@ -537,6 +543,35 @@ end_check:
   od
 }
 
+/* persister/persister.go settleTrials: once the taskset has ended, a
+ * trial still running whose slave's heartbeat is gone, or that runs past
+ * SettleWait (a choice here), is recorded as error (finish_trial.lua);
+ * the arbiter no longer looks at a taskset that ended */
+proctype Persister() {
+  byte i, k;
+  bool rec;
+  ts != RUNNING;
+end_wait:
+  do
+  :: nrun == 0 -> break
+  :: else ->
+     atomic {
+       i = 0;
+       do
+       :: i < NT * CAP && !(tst[i] == TRUN && !alive[tsl[i]]) -> i++
+       :: i < NT * CAP && tst[i] == TRUN && !alive[tsl[i]] -> break
+       :: i < NT * CAP && tst[i] == TRUN -> break    /* SettleWait is over */
+       :: i == NT * CAP -> break
+       od
+     };
+     if
+     :: i < NT * CAP -> finish_trial(i / CAP, i % CAP, TFAIL, rec); rec = 0
+     :: else
+     fi;
+     i = 0
+  od
+}
+
 /* the client (rrr cancel) and the worker (setup failed): stop_taskset.lua */
 proctype Client() {
   byte k, np, nf;
@@ -555,6 +590,9 @@ init {
     i = 0;
     run Slave(0); run Slave(1);
     run Client();
+#if PERSIST
+    run Persister();
+#endif
     i = 0;
     do :: i < NA -> run Arbiter(); i++ :: else -> break od;
     i = 0
