@@ -405,6 +405,41 @@ func TestCheckLeavesATaskThatCannotBeRetriedAnyMore(t *testing.T) {
 	})
 }
 
+// TestTrialsPerTaskAreNotBoundedByMaxTrialsPlusOne replays, without any
+// fault, a trace the SPIN model finds (docs/model.md, "Trials per task"): a
+// check cannot tell a task a live slave took and has not started from one a
+// dead slave lost, and requeue_task's stale check counts trials, which that
+// take does not add. With max_trials 1, three trials run; the verdict is
+// still given once and counted once.
+func TestTrialsPerTaskAreNotBoundedByMaxTrialsPlusOne(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		a := e.arbiter(t, "a1", 0)
+		ts := e.create(t, "t", 1, "slow_spec.rb")
+		s1, s2, s3 := e.slave(t, ts, "1"), e.slave(t, ts, "2"), e.slave(t, ts, "3")
+		task := e.take(t, ts, s2) // s2 took it, and has not started its trial yet
+		handle(t, a, schema.CmdCheck, ts)
+		require.Equal(t, []string{task}, e.list(t, schema.TaskQueue(ts)), "taken, no trial: queued again as if its slave were lost")
+		require.Equal(t, task, e.take(t, ts, s1))
+		t1 := e.start(t, ts, task, s1)
+		handle(t, a, schema.CmdCheck, ts)
+		require.Equal(t, []string{task}, e.list(t, schema.TaskQueue(ts)), "one trial running, queue empty: a speculative copy")
+		t2 := e.start(t, ts, task, s2) // s2 starts the task it took at first
+		require.Equal(t, task, e.take(t, ts, s3))
+		t3 := e.start(t, ts, task, s3)
+		require.Len(t, e.list(t, schema.TaskTrials(task)), 3, "three trials with max_trials 1")
+
+		e.finish(t, t2, schema.StatusPassed)
+		handle(t, a, schema.CmdTrial, t2)
+		for _, tr := range []string{t1, t3} {
+			e.finish(t, tr, schema.StatusFailed)
+			handle(t, a, schema.CmdTrial, tr)
+		}
+		require.Equal(t, schema.StatusPassed, e.hget(t, task, schema.FStatus))
+		require.Equal(t, counts{schema.StatusSucceeded, "1", "0"}, e.counts(t, ts), "one verdict, counted once")
+	})
+}
+
 func TestCancelAndFailCommands(t *testing.T) {
 	for verb, want := range map[string]string{schema.CmdCancel: schema.StatusCancelled, schema.CmdFail: schema.StatusFailed} {
 		t.Run(verb, func(t *testing.T) {

@@ -66,10 +66,14 @@ func (t *taskInfo) oldestRunning() time.Time {
 }
 
 // mayDuplicate bounds speculative execution: a copy is for a trial that may
-// be stuck, so a task gets one while a single trial runs, and never past
-// max_trials + 1 trials in all. Without the bound, a failing spec at the
-// tail gets a new copy each time one copy fails while another runs: its
-// verdict waits on ever more runs of a test that keeps failing.
+// be stuck, so a task gets one while a single trial runs, and none once it
+// has more than max_trials trials. This does not bound the trials of a task
+// to max_trials + 1: a copy queued while a slave holds a task it took and
+// has not started yet adds one more (docs/model.md, "Trials per task";
+// TestTrialsPerTaskAreNotBoundedByMaxTrialsPlusOne). Without the bound, a
+// failing spec at the tail gets a new copy each time one copy fails while
+// another runs: its verdict waits on ever more runs of a test that keeps
+// failing.
 func (t *taskInfo) mayDuplicate(maxTrials int) bool {
 	return t.running() < 2 && len(t.trials) <= maxTrials
 }

@@ -17,6 +17,8 @@ need openssl openssl # certificates of the TLS tests (pkg/redistest/tls.go)
 need rsync rsync
 need ruby-rspec rspec
 need python3-pytest pytest-3 pytest
+need spin spin # the model checker of scripts/spin.sh (schema/spin/taskset.pml)
+need gcc gcc # spin compiles its verifier (pan.c) with it
 need chromium chromium # headless, for the dashboard's browser test (cmd/rrr/web_test.go)
 need_ruby_lib ruby-redis redis # the original RRRSpec client's Redis library, for its compatibility test
 export RRR_REQUIRE_REDIS=1 # a missing redis-server fails the tests instead of skipping them
@@ -29,6 +31,9 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+
+# The SPIN model of the task and taskset state machines (docs/model.md).
+scripts/spin.sh
 
 # Unit and loop tests with the race detector; the end-to-end tests in
 # cmd/rrr start real processes and run once, without it.
