@@ -4,7 +4,8 @@
 # format samples; ruby-redis for the original client's test; chromium for the
 # dashboard's browser test), then checks formatting, vets, and runs every test: with
 # -race on the packages with concurrency, the end-to-end tests (with the
-# short fault-injection cases; scripts/fault.sh runs the long ones) once.
+# short fault-injection cases and 2 randomized fault runs; scripts/fault.sh
+# and scripts/chaos.sh run the long ones) once.
 #   scripts/test.sh            everything
 #   scripts/test.sh -short     skip the slow end-to-end cases
 set -euo pipefail

@@ -65,14 +65,30 @@ type faultSuite struct {
 	slow    map[string]bool
 }
 
-func newFaultSuite(t *testing.T, n int) faultSuite {
+func newFaultSuite(t *testing.T, n int) faultSuite { return genFaultSuite(t, n, false) }
+
+// genFaultSuite is newFaultSuite; with chaos, also flaky specs (the first
+// trial fails, every other passes: mkdir is atomic, so exactly one trial
+// sees the marker missing), a spec that hangs every time (the soft
+// timeout ends each trial: it fails), and one that ignores SIGTERM on its
+// first trial (the hard timeout ends it; it passes on the next).
+func genFaultSuite(t *testing.T, n int, chaos bool) faultSuite {
 	t.Helper()
 	s := faultSuite{dir: t.TempDir(), slow: map[string]bool{}}
+	marks := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(s.dir, "specs"), 0o755))
 	for i := range n {
 		spec := fmt.Sprintf("specs/s%04d.sh", i)
 		body := fmt.Sprintf("exec sleep 0.%02d\n", 1+i%5)
+		mark := filepath.Join(marks, fmt.Sprintf("m%04d", i))
 		switch {
+		case chaos && i == 11:
+			body = fmt.Sprintf("if mkdir %s 2>/dev/null; then trap '' TERM; sleep 600; fi\nexit 0\n", mark)
+		case chaos && i%80 == 31:
+			body = "exec sleep 600\n"
+			s.failing = append(s.failing, spec)
+		case chaos && i%40 == 19:
+			body = fmt.Sprintf("if mkdir %s 2>/dev/null; then echo flaky >&2; exit 1; fi\nexit 0\n", mark)
 		case i%40 == 7:
 			body = "echo failing on purpose >&2\nexit 1\n"
 			s.failing = append(s.failing, spec)
@@ -85,6 +101,7 @@ func newFaultSuite(t *testing.T, n int) faultSuite {
 		require.NoError(t, os.WriteFile(filepath.Join(s.dir, spec), []byte(body), 0o644))
 		s.specs = append(s.specs, spec)
 	}
+	sort.Strings(s.failing)
 	return s
 }
 

@@ -42,6 +42,7 @@ type fleet struct {
 	serverArgs []string
 	server     *proc
 	workers    []*proc
+	workerArgs [][]string // of each worker, to start it again
 }
 
 // fleetOptions shape a fleet.
@@ -80,7 +81,8 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 	for i := range o.workers {
 		args := append(append([]string{}, f.global...), "worker",
 			"--id", "w"+strconv.Itoa(i), "--slaves", strconv.Itoa(o.slaves), "--working-dir", t.TempDir())
-		f.workers = append(f.workers, spawnEnv(t, f.env, f.bin, append(args, o.workerArgs...)...))
+		f.workerArgs = append(f.workerArgs, append(args, o.workerArgs...))
+		f.workers = append(f.workers, spawnEnv(t, f.env, f.bin, f.workerArgs[i]...))
 	}
 	require.Eventually(t, func() bool {
 		path, _ := f.rdb.HGet(context.Background(), f.c.Keys.RsyncInfo(), schema.FRsyncRemotePath).Result()
@@ -97,6 +99,12 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 func (f *fleet) startServer(t testing.TB) {
 	t.Helper()
 	f.server = spawnEnv(t, f.env, f.bin, f.serverArgs...)
+}
+
+// restartWorker starts worker i again (after it was killed), with its id.
+func (f *fleet) restartWorker(t testing.TB, i int) {
+	t.Helper()
+	f.workers[i] = spawnEnv(t, f.env, f.bin, f.workerArgs[i]...)
 }
 
 func (f *fleet) workerKey(i int) string { return f.c.Keys.Worker("w" + strconv.Itoa(i)) }

@@ -219,6 +219,14 @@ func (s *Server) kill() {
 	<-s.done
 }
 
+// Pid is the process id of the running redis-server (0 when it is not running).
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Kill stops the server at once (SIGKILL), keeping its directory, so that
 // Restart can bring it back with its append-only file.
 func (s *Server) Kill() { s.kill() }
