@@ -48,7 +48,9 @@ func TestChaos(t *testing.T) {
 		t.Skip("randomized fault runs end to end: not with -short")
 	}
 	runs := chaosEnv(t, "RRR_TEST_CHAOS_RUNS", 2)
-	base := chaosEnv(t, "RRR_TEST_CHAOS_SEED", time.Now().UnixNano()%1_000_000+1)
+	// The test command's short version replays fixed seeds, so that CI is
+	// repeatable; scripts/chaos.sh draws a new one each time.
+	base := chaosEnv(t, "RRR_TEST_CHAOS_SEED", 882208)
 	for i := range runs {
 		seed := base + i
 		t.Run("seed="+strconv.FormatInt(seed, 10), func(t *testing.T) {
@@ -86,6 +88,11 @@ func chaosRun(t *testing.T, seed int64) {
 		"--rsync-name", "chaos", "--max-trials", "5", "--unknown-spec-timeout", "3s", "specs/*.sh")
 	cancelled := false
 	for i, kind := range kinds {
+		if cancelled {
+			// A cancelled taskset gives no more verdicts to wait for.
+			t.Logf("CHAOS fault %s: the taskset was cancelled before it", kind)
+			continue
+		}
 		f.waitDone(t, key, at[i])
 		if run.exited() {
 			t.Logf("CHAOS fault %s: the taskset had ended", kind)
