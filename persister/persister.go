@@ -290,7 +290,8 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 }
 
 // Durations returns, per spec file, the duration in seconds of its fastest
-// passed trial: the time the spec needs when nothing goes wrong.
+// passed trial: the time the spec needs when nothing goes wrong (for a
+// trial of a batch, the spec's share of the batch's time).
 func Durations(s *model.Snapshot) map[string]float64 {
 	out := map[string]float64{}
 	for _, t := range s.Tasks {
@@ -298,7 +299,7 @@ func Durations(s *model.Snapshot) map[string]float64 {
 			if tr.Status != schema.StatusPassed || tr.StartedAt.IsZero() || tr.FinishedAt.IsZero() {
 				continue
 			}
-			d := tr.FinishedAt.Sub(tr.StartedAt.Time).Seconds()
+			d := tr.Duration().Seconds() // a spec's share of its batch (docs/batches.md)
 			if d < 0 {
 				continue
 			}
@@ -325,7 +326,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	keys := []string{ts, schema.TasksetLog(ts), schema.TasksetSlaves(ts), schema.WorkerLogs(ts),
-		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts)}
+		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts), schema.Batched(ts)}
 	// Tasks, their trial lists and trials: a script call per chunk of
 	// tasks rather than a command per key.
 	named, err := p.c.ExpireTasks(ctx, tasksCmd.Val(), p.cfg.Keep)

@@ -51,6 +51,12 @@ type TasksetSpec struct {
 	RsyncRemotePath    string
 	RsyncOptions       string
 	Specs              []string // relative to the project root
+	// Batches (docs/batches.md): BatchMax >= 2 lets a slave run up to that
+	// many spec files in one trial command, filled up to BatchTargetSec of
+	// estimates, the tail shared between BatchSlaves slaves.
+	BatchMax       int
+	BatchTargetSec float64
+	BatchSlaves    int
 }
 
 // Validate fills defaults and checks the values a script cannot check.
@@ -86,6 +92,8 @@ func (s *TasksetSpec) Validate() error {
 		return fmt.Errorf("taskset: %w: a runner replaces the trial command: give one of them, not both", ErrInvalid)
 	case len(s.Specs) == 0:
 		return fmt.Errorf("taskset: %w: no spec files", ErrInvalid)
+	case s.BatchMax < 0 || s.BatchTargetSec < 0 || s.BatchSlaves < 0:
+		return fmt.Errorf("taskset: %w: batch settings must not be negative", ErrInvalid)
 	}
 	if s.RsyncName != "" {
 		if err := CheckName("rsync name", s.RsyncName); err != nil {
@@ -115,7 +123,7 @@ func (s *TasksetSpec) Validate() error {
 }
 
 func (s *TasksetSpec) fields() []string {
-	return []string{
+	f := []string{
 		FRsyncName, s.RsyncName,
 		FSetupCommand, s.SetupCommand,
 		FSlaveCommand, s.SlaveCommand,
@@ -131,6 +139,12 @@ func (s *TasksetSpec) fields() []string {
 		FRsyncRemotePath, s.RsyncRemotePath,
 		FRsyncOptions, s.RsyncOptions,
 	}
+	if s.BatchMax >= 2 {
+		f = append(f, FBatchMax, strconv.Itoa(s.BatchMax),
+			FBatchTargetSec, strconv.FormatFloat(max(s.BatchTargetSec, 0.001), 'f', 3, 64),
+			FBatchSlaves, strconv.Itoa(max(s.BatchSlaves, 1)))
+	}
+	return f
 }
 
 func secs(d time.Duration) string {
@@ -193,6 +207,40 @@ func (c *Client) TakeTask(ctx context.Context, taskset, slave string) (TakeOutco
 	}
 	out, task, err := pair("take task", v)
 	return TakeOutcome(out), task, err
+}
+
+// Batching is how take_batch fills a batch (docs/batches.md).
+type Batching struct {
+	Max       int     // most tasks in a batch
+	Slaves    int     // slaves the taskset is spread over
+	TargetSec float64 // the sum of estimates a batch is filled up to
+	Class     string  // the taskset class, whose estimates are read
+}
+
+// TakeBatch takes the first queued task of taskset that slave has not
+// taken and, when it may run in a batch, short queued tasks after it
+// (take_batch.lua). One task runs alone; several form a batch.
+func (c *Client) TakeBatch(ctx context.Context, taskset, slave string, b Batching) (TakeOutcome, []string, error) {
+	v, err := scriptTakeBatch.Run(ctx, c.rdb,
+		[]string{TaskQueue(taskset), SlaveTried(slave), c.Keys.Estimate(b.Class), Batched(taskset)},
+		TakeScan, TaskPrefix(taskset), b.Max, b.Slaves, strconv.FormatFloat(b.TargetSec, 'f', 3, 64)).Result()
+	if err != nil {
+		return "", nil, scriptErr("take batch", err)
+	}
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return "", nil, fmt.Errorf("take batch: unexpected reply %#v", v)
+	}
+	out, _ := list[0].(string)
+	tasks := make([]string, 0, len(list)-1)
+	for _, t := range list[1:] {
+		s, ok := t.(string)
+		if !ok {
+			return "", nil, fmt.Errorf("take batch: unexpected reply %#v", v)
+		}
+		tasks = append(tasks, s)
+	}
+	return TakeOutcome(out), tasks, nil
 }
 
 // StartOutcome says what StartTrial did.

@@ -35,6 +35,7 @@
 //	  …:tasks                           list   every task key, in enqueue order
 //	  …:tasks_left                      list   task keys without a verdict
 //	  …:assigned                  (ext) set    workers holding the taskset (<= max_workers)
+//	  …:batched                   (ext) set    tasks that ran in a batch; taken again, they run alone
 //	  …:events                    (ext) channel pub/sub: started, queued, settled, finished
 //	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file
 //	                                           (+ext requeued, failure_kind, error)
@@ -80,6 +81,23 @@
 // settled the same way at once, with its error field naming the key; no
 // trial starts on it.
 //
+// # Batches
+//
+// A taskset with batch_max >= 2 (the client sets it, with batch_target_sec
+// and batch_slaves, when the trial command takes {files}) is taken with
+// take_batch instead of take_task: one call takes up to batch_max tasks
+// whose estimates sum to at most batch_target_sec. The slave starts one
+// trial per task (start_trial, as for a task alone: a trial hash per task
+// keeps every reader of the protocol working), runs one command for all,
+// and finishes each trial with its own spec's part of the report. Such a
+// trial has batch (the batch id) and batch_size. A task that was in a batch
+// is in …:batched and runs alone when it is taken again (a retry, or a
+// speculative copy), so a failure in a batch is always confirmed alone.
+// A batch of N costs 1 take, N start_trial and N finish_trial round trips
+// (the arbiter settles), against 2N for N tasks alone on the hot path: it
+// saves process start-ups, not requests. docs/batches.md has the rules by
+// which a report is split between the spec files.
+//
 // # Scripts
 //
 // Every script reads the time from Redis (TIME) and touches only the keys
@@ -90,6 +108,7 @@
 //	create_taskset    the taskset, its tasks in estimate order, active, wake the dispatcher
 //	take_trial        take_task and start_trial in one step: the slave's first round trip
 //	take_task         the first queued task this slave has not taken
+//	take_batch        the same, with short queued tasks after it up to a batch (docs/batches.md)
 //	start_trial       a running trial, unless the task has its verdict or the taskset stopped
 //	finish_trial      a trial's result (first one wins), and "trial" to the arbiter; in the
 //	                  slave's form (11 keys) the held log lines too, and the task settled in

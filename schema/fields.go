@@ -27,6 +27,11 @@ const (
 	FPersistedAt     = "persisted_at"      // set once, by the persister
 	FStatusReason    = "status_reason"     // why a taskset was cancelled, failed or set aside
 	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
+	// Batches (docs/batches.md): set by the client when the trials run
+	// several spec files at once ({files}, or a runner that batches).
+	FBatchMax       = "batch_max"        // most spec files in a batch (>= 2; absent: no batches)
+	FBatchTargetSec = "batch_target_sec" // the estimated seconds a batch is filled up to
+	FBatchSlaves    = "batch_slaves"     // the slaves the client expects, to share the tail
 )
 
 // Task hash fields.
@@ -67,6 +72,14 @@ const (
 	FOutputPath = "output_path" // host:path of the full, uncapped output
 	FReport     = "report"      // JSON list of test cases ([]model.Case), failed ones first, capped
 	FFormat     = "format"      // the result format the report was read as
+	// FBatch is the id of the batch the trial ran in, and FBatchSize how
+	// many spec files it held; absent on a trial that ran alone.
+	FBatch     = "batch"
+	FBatchSize = "batch_size"
+	// FBatchShareSec is the spec's share of its batch's time in seconds,
+	// which estimates and the balance of the run count instead of the
+	// batch's whole time (docs/batches.md).
+	FBatchShareSec = "batch_share_sec"
 )
 
 // Worker hash fields (FWorkerType, FTaskset, and ext).

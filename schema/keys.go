@@ -102,6 +102,15 @@ func Tasks(taskset string) string { return taskset + ":tasks" }
 // TasksLeft is a list of task keys without a final status.
 func TasksLeft(taskset string) string { return taskset + ":tasks_left" }
 
+// Batched (ext) is a set of the task keys that ran in a batch of several
+// spec files (take_batch.lua): such a task runs alone when it is taken
+// again.
+func Batched(taskset string) string { return taskset + ":batched" }
+
+// TaskPrefix is what every task key of taskset starts with; the spec file
+// follows it.
+func TaskPrefix(taskset string) string { return taskset + ":task:" }
+
 // Assigned (ext) is a set of keys of the workers the dispatcher gave the
 // taskset to and that have not left it; its size is bounded by max_workers.
 func Assigned(taskset string) string { return taskset + ":assigned" }

@@ -21,6 +21,7 @@ var (
 	scriptCreateTaskset   = load("create_taskset")
 	scriptTakeTask        = load("take_task")
 	scriptTakeTrial       = load("take_trial")
+	scriptTakeBatch       = load("take_batch")
 	scriptStartTrial      = load("start_trial")
 	scriptFinishTrial     = load("finish_trial")
 	scriptSettleTask      = load("settle_task")

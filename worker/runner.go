@@ -307,8 +307,11 @@ func (r *runner) stop(grace time.Duration) {
 
 // runnerRequest is one trial, as the runner receives it (docs/runners.md).
 type runnerRequest struct {
-	Trial  string            `json:"trial"`
-	File   string            `json:"file"`
+	Trial string `json:"trial"`
+	File  string `json:"file"`
+	// Files is a batch: every spec file the request runs, in one session
+	// and one report (File is the first of them); absent for one file.
+	Files  []string          `json:"files,omitempty"`
 	Report string            `json:"report"`
 	Stdout string            `json:"stdout"`
 	Stderr string            `json:"stderr"`

@@ -151,33 +151,52 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		return nil
 	}
 	for ctx.Err() == nil {
-		// One round trip takes a task and starts its trial (take_trial).
-		trialID := newID()
-		out, taken, err := s.c.TakeTrial(ctx, s.cfg.Taskset, s.cfg.Slave, trialID)
-		if err != nil {
-			s.logf(zerolog.ErrorLevel, err, "take and start a trial")
-			if !errors.Is(err, schema.ErrInvalid) {
-				// The reply was lost, maybe not the write: a trial left
-				// running under a live slave would never be recovered.
-				s.abandonLostStart(ctx, trialID)
+		if _, batching := s.batching(); batching {
+			// Batches: take_batch, then a trial of each task (worker/batch.go).
+			out, tasks, err := s.take(ctx)
+			if err != nil {
+				s.pause(ctx, "take", err)
+				continue
 			}
-			s.pause(ctx, "take", err)
-			continue
-		}
-		switch out {
-		case schema.TakeOK:
-			idle = false
-			if !s.ensureRunner(ctx) {
-				s.finishTaken(ctx, taken, errorOutcome("the slave could not start its runner; nothing was run"))
+			if out == schema.TakeOK {
+				idle = false
+				if !s.ensureRunner(ctx) {
+					break
+				}
+				if stop := s.runBatch(ctx, tasks); stop {
+					break
+				}
+				continue
+			}
+		} else {
+			// One round trip takes a task and starts its trial (take_trial).
+			trialID := newID()
+			out, taken, err := s.c.TakeTrial(ctx, s.cfg.Taskset, s.cfg.Slave, trialID)
+			if err != nil {
+				s.logf(zerolog.ErrorLevel, err, "take and start a trial")
+				if !errors.Is(err, schema.ErrInvalid) {
+					// The reply was lost, maybe not the write: a trial left
+					// running under a live slave would never be recovered.
+					s.abandonLostStart(ctx, trialID)
+				}
+				s.pause(ctx, "take", err)
+				continue
+			}
+			switch out {
+			case schema.TakeOK:
+				idle = false
+				if !s.ensureRunner(ctx) {
+					s.finishTaken(ctx, taken, errorOutcome("the slave could not start its runner; nothing was run"))
+					return nil
+				}
+				s.runTask(ctx, taken)
+				continue
+			case schema.TakeAgain:
+				continue
+			case schema.TakeStopped:
+				s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
 				return nil
 			}
-			s.runTask(ctx, taken)
-			continue
-		case schema.TakeAgain:
-			continue
-		case schema.TakeStopped:
-			s.logf(zerolog.InfoLevel, nil, "taskset is over: slave exits")
-			return nil
 		}
 		// Nothing this slave may take: let the arbiter look (it may finish
 		// the taskset or queue the slow tail again), once per idle period.

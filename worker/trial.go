@@ -98,13 +98,7 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 		}, trialLimits{soft: soft, hard: hard, grace: s.cfg.Trial.Grace, answer: s.cfg.Trial.KillGrace},
 			func(pgid int) { s.recordPgid(s.cfg.PgidFile, pgid) })
 	} else {
-		tpl := s.ts.TrialCommand
-		if !strings.Contains(tpl, "{file}") {
-			tpl += " {file}" // a bare command gets the spec file as its last argument
-		}
-		// {file} is "./<spec>": unambiguous to the command (a path, never an
-		// option or a package name); the task id stays the clean spec.
-		argv, err := proc.Template(tpl, map[string]string{"file": schema.SpecArg(spec), "report": report})
+		argv, err := trialArgv(s.ts.TrialCommand, []string{spec}, report)
 		if err != nil {
 			return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
 		}
@@ -143,6 +137,38 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 		s.runnerBroke(msg)
 	}
 	return out
+}
+
+// trialArgv is the trial command of specs: {files} (a word of its own)
+// becomes one argument per spec, {file} the one spec, {report} the report;
+// a command with neither placeholder gets the spec as its last argument.
+// A spec is "./<spec>": unambiguous to the command (a path, never an
+// option or a package name); the task id stays the clean spec.
+func trialArgv(tpl string, specs []string, report string) ([]string, error) {
+	if strings.Contains(tpl, "{files}") {
+		words, err := proc.Template(tpl, map[string]string{"report": report})
+		if err != nil {
+			return nil, err
+		}
+		argv := make([]string, 0, len(words)+len(specs))
+		for _, w := range words {
+			if w != "{files}" {
+				argv = append(argv, w)
+				continue
+			}
+			for _, spec := range specs {
+				argv = append(argv, schema.SpecArg(spec))
+			}
+		}
+		return argv, nil
+	}
+	if len(specs) != 1 {
+		return nil, fmt.Errorf("%w: %d spec files for a command without {files}", proc.ErrTemplate, len(specs))
+	}
+	if !strings.Contains(tpl, "{file}") {
+		tpl += " {file}" // a bare command gets the spec file as its last argument
+	}
+	return proc.Template(tpl, map[string]string{"file": schema.SpecArg(specs[0]), "report": report})
 }
 
 // readOutcome reads the report and output of a trial that ended and

@@ -53,6 +53,8 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"web", "autoscale-target", refused},
 		{"server", "autoscale-target", refused},
 		{"local", "autoscale-target", refused},
+		{"start", "batch-target", refused},
+		{"local", "batch-target", refused},
 	}
 
 	// Every number or time flag is in the table.

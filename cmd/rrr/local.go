@@ -78,7 +78,9 @@ func localAction(c *cli.Context) error {
 	if err != nil {
 		return usagef("--dir %s: %v", c.String("dir"), err)
 	}
-	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true}
+	target, _ := batchTarget(c) // checked by tasksetArgs
+	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true,
+		Slaves: c.Int("slaves"), BatchTarget: target}
 	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}

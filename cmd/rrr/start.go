@@ -39,7 +39,8 @@ func startAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec}
+	target, _ := batchTarget(c) // checked by tasksetArgs
+	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target}
 	// Usage errors first, even when Redis is down.
 	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)

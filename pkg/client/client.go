@@ -83,6 +83,12 @@ type StartOptions struct {
 	Taskset schema.TasksetSpec
 	// NoUpload skips rsync: the workers run the project where it is (rrr local).
 	NoUpload bool
+	// Slaves is how many slaves the taskset will run on, to size its
+	// batches (0: the slaves of the live workers of its type).
+	Slaves int
+	// BatchTarget is the estimated time a batch is filled up to (0: from
+	// the estimates and the slaves; docs/batches.md).
+	BatchTarget time.Duration
 }
 
 // Prepare checks what needs neither Redis nor an upload: the SPECs under
@@ -112,6 +118,14 @@ func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 	if err := CheckTrialCommand(ts.TrialCommand); err != nil {
 		return "", schema.TasksetSpec{}, err
 	}
+	if err := CheckRunner(ts.Runner); err != nil {
+		return "", schema.TasksetSpec{}, err
+	}
+	if Batches(ts) && (ts.ResultFormat == schema.FormatExitCode || ts.ResultFormat == schema.FormatTAP) {
+		return "", schema.TasksetSpec{}, fmt.Errorf("--trial-command %q with --format %s: %w: {files} runs several spec files at once, "+
+			"and only a report that names the file of each case (junit, rspec-json, go-test-json, or auto) tells them apart",
+			ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
+	}
 	if err := ts.Validate(); err != nil {
 		return "", schema.TasksetSpec{}, err
 	}
@@ -125,9 +139,43 @@ func CheckTrialCommand(tpl string) error {
 	if tpl == "" {
 		return nil // a slave command, or a runner, runs the trials
 	}
-	if _, err := proc.Template(tpl, nil); err != nil {
+	words, err := proc.Template(tpl, nil)
+	if err != nil {
 		return fmt.Errorf("--trial-command %q: %w: %w (it is split into words as a shell would, with quotes and backslashes, but never run by one)",
 			tpl, ErrBadTrialCommand, err)
+	}
+	if !strings.Contains(tpl, "{files}") {
+		return nil
+	}
+	if strings.Contains(tpl, "{file}") {
+		return fmt.Errorf("--trial-command %q: %w: give {file} (one spec file a trial) or {files} (several at once), not both", tpl, ErrBadTrialCommand)
+	}
+	for _, w := range words {
+		if strings.Contains(w, "{files}") && w != "{files}" {
+			return fmt.Errorf("--trial-command %q: %w: {files} must be a word of its own (it becomes one argument per spec file), not part of %q",
+				tpl, ErrBadTrialCommand, w)
+		}
+	}
+	return nil
+}
+
+// CheckRunner splits a runner as the slave will, so that one that cannot
+// start is refused before anything is uploaded: "pytest [ARGS]", "rspec
+// [ARGS]" or a command, never with {file} (the runner is given the spec
+// files over its protocol, docs/runners.md).
+func CheckRunner(runner string) error {
+	if runner == "" {
+		return nil
+	}
+	words, err := proc.Split(runner)
+	switch {
+	case err != nil:
+		return fmt.Errorf("--runner %q: %w: %w (it is split into words as a shell would, with quotes and backslashes, but never run by one)",
+			runner, ErrBadRunner, err)
+	case len(words) == 0:
+		return fmt.Errorf("--runner %q: %w: it is blank; give \"pytest [ARGS]\", \"rspec [ARGS]\" or a command speaking docs/runners.md", runner, ErrBadRunner)
+	case strings.Contains(runner, "{file"):
+		return fmt.Errorf("--runner %q: %w: a runner gets the spec files over its protocol (docs/runners.md), not as {file} or {files}", runner, ErrBadRunner)
 	}
 	return nil
 }
@@ -170,6 +218,14 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 		return "", fmt.Errorf("%w before the taskset was created; nothing to cancel", ErrInterrupted)
 	}
 
+	if Batches(ts) {
+		if err := c.planBatches(ctx, &ts, opt.Slaves, opt.BatchTarget); err != nil {
+			return "", err
+		}
+		if ts.BatchMax >= 2 {
+			c.say("batches: up to %d spec files, %.1fs of estimates, over %d slaves", ts.BatchMax, ts.BatchTargetSec, ts.BatchSlaves)
+		}
+	}
 	id, err := NewTasksetID(name, c.now(), nil)
 	if err != nil {
 		return "", err

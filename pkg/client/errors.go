@@ -20,6 +20,8 @@ var (
 	ErrUpload = errors.New("upload failed")
 	// ErrBadTrialCommand: a trial command that does not split into words.
 	ErrBadTrialCommand = errors.New("bad trial command")
+	// ErrBadRunner: a --runner that does not split into words.
+	ErrBadRunner = errors.New("bad runner")
 	// ErrInterrupted: a signal arrived before the taskset was created.
 	ErrInterrupted = errors.New("interrupted")
 )
@@ -27,7 +29,7 @@ var (
 // IsUsage reports whether err is the person's input being wrong (exit 2)
 // rather than the system failing (exit 4).
 func IsUsage(err error) bool {
-	for _, e := range []error{ErrNoSpecMatched, ErrBadSpec, ErrBadDir, ErrBadKey, ErrNoRemotePath, ErrBadTrialCommand, schema.ErrInvalid} {
+	for _, e := range []error{ErrNoSpecMatched, ErrBadSpec, ErrBadDir, ErrBadKey, ErrNoRemotePath, ErrBadTrialCommand, ErrBadRunner, schema.ErrInvalid} {
 		if errors.Is(err, e) {
 			return true
 		}

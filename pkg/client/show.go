@@ -85,6 +85,9 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		if ft := FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			took = fmtDuration(ft.Duration())
 		}
+		if ft := FinalTrial(t); ft != nil && ft.BatchSize > 1 {
+			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, trialStatuses(t))
 		if opt.Verbose {
 			for i, tr := range t.Trials {

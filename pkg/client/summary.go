@@ -373,6 +373,9 @@ func TrialLine(tr model.Trial) string {
 	if d := tr.Duration(); d > 0 {
 		fmt.Fprintf(&b, " in %s", fmtDuration(d))
 	}
+	if tr.BatchSize > 1 {
+		fmt.Fprintf(&b, " (batch %s of %d spec files)", tr.Batch, tr.BatchSize)
+	}
 	if tr.Passed+tr.Pending+tr.Failed > 0 {
 		fmt.Fprintf(&b, " (%d passed, %d pending, %d failed)", tr.Passed, tr.Pending, tr.Failed)
 	}

@@ -37,6 +37,38 @@ type Outcome struct {
 // report is the file the trial wrote at {report}; stdout is its standard
 // output, read by go-test-json, tap and rspec-json when report is empty.
 func Parse(name string, report []byte, stdout []byte) (Outcome, error) {
+	return parse(name, report, stdout, nil)
+}
+
+// ParseSplit reads a report as Parse does and also splits it: Parts maps
+// key(case) to the outcome of the cases with that key (a batch's report
+// split by spec file, docs/batches.md); cases whose key is "" are in
+// Parts[""]. Counts of the parts add up to the total's, except where a
+// format counts what has no case (an RSpec summary without examples).
+func ParseSplit(name string, report, stdout []byte, key func(model.Case) string) (Outcome, map[string]Outcome, error) {
+	var parts map[string]*collector
+	split := func(k model.Case) *collector {
+		id := key(k)
+		c := parts[id]
+		if c == nil {
+			c = &collector{}
+			parts[id] = c
+		}
+		return c
+	}
+	parts = map[string]*collector{}
+	o, err := parse(name, report, stdout, split)
+	if err != nil {
+		return o, nil, err
+	}
+	out := make(map[string]Outcome, len(parts))
+	for id, c := range parts {
+		out[id] = c.outcome(o.Format)
+	}
+	return o, out, nil
+}
+
+func parse(name string, report []byte, stdout []byte, split func(model.Case) *collector) (Outcome, error) {
 	if name == schema.FormatAuto {
 		name = Detect(report, stdout)
 	}
@@ -47,25 +79,25 @@ func Parse(name string, report []byte, stdout []byte) (Outcome, error) {
 		if isBlank(report) {
 			return Outcome{}, emptyErr(name, "JUnit XML", "e.g. pytest --junitxml={report}")
 		}
-		return parseJUnit(report)
+		return parseJUnit(report, split)
 	case schema.FormatRSpecJSON:
 		in := pick(report, stdout)
 		if isBlank(in) {
 			return Outcome{}, emptyErr(name, "RSpec JSON", "e.g. rspec --format json --out {report}")
 		}
-		return parseRSpec(in)
+		return parseRSpec(in, split)
 	case schema.FormatGoTestJSON:
 		in := pick(report, stdout)
 		if isBlank(in) {
 			return Outcome{}, emptyErr(name, "go test -json events", "e.g. go test -json, or go test -json > {report} through sh -c")
 		}
-		return parseGoTest(in)
+		return parseGoTest(in, split)
 	case schema.FormatTAP:
 		in := pick(report, stdout)
 		if isBlank(in) {
 			return Outcome{}, emptyErr(name, "TAP", "e.g. prove -v --merge {file}")
 		}
-		return parseTAP(in)
+		return parseTAP(in, split)
 	}
 	return Outcome{}, fmt.Errorf("result format %q: %w: want one of %v", name, schema.ErrInvalid, schema.Formats)
 }
@@ -125,12 +157,17 @@ func isBlank(b []byte) bool { return len(trimLeft(b)) == 0 }
 // collector counts cases and keeps the first MaxCases of each status, so a
 // huge report costs memory for at most 3*MaxCases cases.
 type collector struct {
+	// split, when set, gives each case a second collector too (ParseSplit).
+	split                   func(model.Case) *collector
 	failed, pending, passed []model.Case
 	nFailed, nPending       int
 	nPassed                 int
 }
 
 func (c *collector) add(k model.Case) {
+	if c.split != nil {
+		c.split(k).add(k)
+	}
 	group := &c.passed
 	switch k.Status {
 	case schema.StatusFailed:

@@ -55,8 +55,9 @@ type goParser struct {
 	events int
 }
 
-func parseGoTest(in []byte) (Outcome, error) {
+func parseGoTest(in []byte, split func(model.Case) *collector) (Outcome, error) {
 	p := &goParser{pkgs: map[string]*goPackage{}, builds: map[string]*tailBuf{}}
+	p.c.split = split
 	lines(in, maxLine, func(line []byte) bool {
 		var ev goEvent
 		trimmed := bytes.TrimSpace(line)

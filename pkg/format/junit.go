@@ -16,7 +16,7 @@ import (
 
 // parseJUnit streams the XML: only the cases kept and one case's text are
 // held in memory, whatever the size of the report.
-func parseJUnit(report []byte) (Outcome, error) {
+func parseJUnit(report []byte, split func(model.Case) *collector) (Outcome, error) {
 	d := xml.NewDecoder(&xmlCleaner{r: bytes.NewReader(bytes.TrimPrefix(trimLeft(report), bom))})
 	d.Strict = false // tolerate unknown entities such as &nbsp;
 	// The cleaner already made the stream valid UTF-8, whatever the declared encoding.
@@ -30,6 +30,7 @@ func parseJUnit(report []byte) (Outcome, error) {
 		cur      *junitCase
 		curDepth int
 	)
+	c.split = split
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {

@@ -36,7 +36,7 @@ type rspecSummary struct {
 
 // parseRSpec walks the document token by token and decodes one example at
 // a time, so a large report is never held as a tree.
-func parseRSpec(in []byte) (Outcome, error) {
+func parseRSpec(in []byte, split func(model.Case) *collector) (Outcome, error) {
 	bad := func(err error) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("rspec-json: %w: %w (want the output of rspec --format json)", ErrUnreadable, err)
 	}
@@ -50,6 +50,7 @@ func parseRSpec(in []byte) (Outcome, error) {
 		summary     *rspecSummary
 		messages    capBuf
 	)
+	c.split = split
 	for d.More() {
 		key, err := d.Token()
 		if err != nil {

@@ -34,8 +34,9 @@ type tapParser struct {
 	lastName string
 }
 
-func parseTAP(in []byte) (Outcome, error) {
+func parseTAP(in []byte, split func(model.Case) *collector) (Outcome, error) {
 	p := &tapParser{}
+	p.c.split = split
 	lines(in, maxLine, func(line []byte) bool {
 		p.line(bytes.TrimRight(line, " \t"))
 		return !p.bailed

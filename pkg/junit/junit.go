@@ -27,6 +27,9 @@ const (
 	PropTrials = "rrr.trials" // how many trials the spec ran
 	PropStatus = "rrr.status" // the spec's verdict ("" when it got none)
 	PropTrial  = "rrr.trial"  // the key of the trial the cases come from
+	// PropBatch is "<batch id> of <N>" when that trial ran in a batch of N
+	// spec files (docs/batches.md); the suite still holds this spec's cases only.
+	PropBatch = "rrr.batch"
 )
 
 // Testsuites is the document: one suite per spec file.
@@ -157,6 +160,9 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 		return ts
 	}
 	ts.Properties = append(ts.Properties, Property{PropTrial, ft.Key})
+	if ft.BatchSize > 1 {
+		ts.Properties = append(ts.Properties, Property{PropBatch, fmt.Sprintf("%s of %d", ft.Batch, ft.BatchSize)})
+	}
 	ts.Time = secs(ft.Duration())
 	if !ft.StartedAt.IsZero() {
 		ts.Timestamp = ft.StartedAt.UTC().Format("2006-01-02T15:04:05")

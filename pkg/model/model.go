@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -76,6 +77,10 @@ type Taskset struct {
 	LeastTimeoutSec       int    `json:"least_timeout_sec"`
 	RsyncRemotePath       string `json:"rsync_remote_path,omitempty"`
 	RsyncOptions          string `json:"rsync_options,omitempty"`
+	// Batches (docs/batches.md); BatchMax < 2: none.
+	BatchMax       int     `json:"batch_max,omitempty"`
+	BatchTargetSec float64 `json:"batch_target_sec,omitempty"`
+	BatchSlaves    int     `json:"batch_slaves,omitempty"`
 }
 
 // Task is a task hash.
@@ -122,6 +127,14 @@ type Trial struct {
 	Stdout     string `json:"stdout,omitempty"`
 	Stderr     string `json:"stderr,omitempty"`
 	Format     string `json:"format,omitempty"`
+	// Batch is the id of the batch of spec files the trial ran in, and
+	// BatchSize how many it held (docs/batches.md); empty when it ran alone.
+	Batch     string `json:"batch,omitempty"`
+	BatchSize int    `json:"batch_size,omitempty"`
+	// BatchShareSec is the spec's share of its batch's time: the batch's
+	// time split by the time of each spec's cases in the report (evenly
+	// without them). Estimates, the work and "took" use it.
+	BatchShareSec float64 `json:"batch_share_sec,omitempty"`
 	// Report lists the test cases the result format gave, failed ones first.
 	Report []Case `json:"report,omitempty"`
 }
@@ -136,10 +149,14 @@ type Case struct {
 	Message   string  `json:"message,omitempty"` // the failure or pending message, capped
 }
 
-// Duration is how long a finished trial ran, 0 while it runs.
+// Duration is how long a finished trial ran, 0 while it runs; for a trial
+// of a batch, its spec's share of the batch's time (BatchShareSec).
 func (t Trial) Duration() time.Duration {
 	if t.StartedAt.IsZero() || t.FinishedAt.IsZero() {
 		return 0
+	}
+	if t.BatchShareSec > 0 {
+		return time.Duration(t.BatchShareSec * float64(time.Second))
 	}
 	return t.FinishedAt.Sub(t.StartedAt.Time)
 }
@@ -247,6 +264,19 @@ func (d *decoder) int(f string) int {
 	return n
 }
 
+func (d *decoder) float(f string) float64 {
+	v := d.h[f]
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+		d.fail(f, "a number", nil)
+		return 0
+	}
+	return n
+}
+
 func (d *decoder) optInt(f string) *int {
 	if d.h[f] == "" {
 		return nil
@@ -329,6 +359,9 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		LeastTimeoutSec:       d.int(schema.FLeastTimeoutSec),
 		RsyncRemotePath:       d.str(schema.FRsyncRemotePath),
 		RsyncOptions:          d.str(schema.FRsyncOptions),
+		BatchMax:              d.int(schema.FBatchMax),
+		BatchTargetSec:        d.float(schema.FBatchTargetSec),
+		BatchSlaves:           d.int(schema.FBatchSlaves),
 	}
 	return t, d.err
 }
@@ -363,6 +396,7 @@ func DecodeTrial(key string, h map[string]string) (Trial, error) {
 		ExitCode: d.optInt(schema.FExitCode), Signal: d.str(schema.FSignal), Error: d.str(schema.FError),
 		OutputPath: d.str(schema.FOutputPath), Stdout: d.str(schema.FStdout), Stderr: d.str(schema.FStderr),
 		Format: d.str(schema.FFormat), Report: d.cases(schema.FReport),
+		Batch: d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
 	}
 	return t, d.err
 }
