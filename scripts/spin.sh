@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the SPIN model of the task and taskset state machines
-# (schema/spin/taskset.pml; docs/model.md says what it proves) in seven
+# (schema/spin/taskset.pml; docs/model.md says what it proves) in nine
 # configurations: exhaustive where the state space allows, bit-state beyond,
 # and the liveness property under weak fairness on the smallest one. Fails
 # on any error, on a search that hits its memory limit, and when the bound
@@ -16,11 +16,13 @@ trap 'rm -rf "$work"' EXIT
 
 # name | spin -D options | cc options | pan options | expect (ok or fail)
 configs=(
-  "exhaustive-retries|-DNT=1 -DNA=1 -DMAXT=2 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0|-DSAFETY -DNOCLAIM -DCOLLAPSE|-m200000|ok"
+  "exhaustive-retries|-DNT=1 -DNA=1 -DMAXT=2 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=1|-DSAFETY -DNOCLAIM -DCOLLAPSE|-m200000|ok"
+  "exhaustive-retries-arbiter|-DNT=1 -DNA=1 -DMAXT=2 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=0|-DSAFETY -DNOCLAIM -DCOLLAPSE|-m200000|ok"
   "bitstate-faults|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=1 -DCANCEL=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
   "bitstate-2arbiters|-DNT=1 -DNA=2 -DMAXT=1 -DDEATHS=1 -DCANCEL=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
   "bitstate-2tasks|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=1 -DCANCEL=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
-  "liveness|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0|-DCOLLAPSE -DNFAIR=3|-a -f -m200000 -N ends|ok"
+  "liveness|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=1|-DCOLLAPSE -DNFAIR=3|-a -f -m200000 -N ends|ok"
+  "liveness-arbiter|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=0|-DCOLLAPSE -DNFAIR=3|-a -f -m200000 -N ends|ok"
   "liveness-deaths|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=1 -DWDEATH=1 -DCANCEL=0|-DBITSTATE -DNFAIR=3|-a -f -m200000 -w24 -N ends|ok"
   "bound|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DBOUND=2|-DSAFETY -DNOCLAIM|-m200000|fail"
 )

@@ -21,22 +21,26 @@
  *           to save states: it cannot change a verdict)
  *   BOUND   n > 0: assert at most n trials per task (n = MAXT+1 is
  *           expected to FAIL: docs/model.md, "trials per task")
+ *   HOT     which path a slave's trial takes: 0 take_task, start_trial and
+ *           the two-key finish_trial (the path of batches), 1 take_trial
+ *           and finish_trial's slave form, 2 either, chosen at each take
  *
  * Scripts this model stands for, with the sha256 of the version it was
  * checked against (schema/model_test.go, TestModelCoversScripts, compares
  * them; `go test ./schema -run TestModelCoversScripts -update` rewrites
  * them after the model was re-checked):
  *
- * script create_taskset.lua 1b4c8c0885ce02ab8d881cfd27f24cd9663687d29c68afcac6f6ecc9468f7a63
+ * script create_taskset.lua 24f3c9bd5600bcc32c8e8d74bb9b8b44640ca5f2538fe7626a7180e5fab8263b
+ * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
- * script finish_trial.lua a83e4893bcc476ecce21f23648a3968e8b5953e43cfc18106da97ab2a666bf31
- * script settle_task.lua f14b99df84e71be4dd8abaff41a73a141489d67e1fd5d830e1401cad6ab25668
+ * script finish_trial.lua 6dc650b6a538e5f1ce77fade6ba5fce747bf5559599ed0615d36d8825c02d20e
+ * script settle_task.lua 0709318174600918d6b2871723a394adbee1c72ddc370bd7e5cbe9e4b0c18782
  * script requeue_task.lua 0b10e159314b094efae43a559037abc878c34bf9b3378c3a99d50d8a74f863ae
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua e94766193e0c0a75e854c10107324826c23d1b50d0fef4007f9651c4a23252d1
+ * script lib.lua a71460e575726f2f2632ac3ee11b8345e03c7d69667356e61c5b02bd3c83f157
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
@@ -46,6 +50,8 @@
  * not modelled stamp.lua: timestamps of slaves and workers
  * not modelled start_worker_log.lua: the worker log of a taskset
  * not modelled record_persisted.lua: the persister, after the taskset ended
+ * not modelled expire_tasks.lua: the persister's expiry of a stored taskset's keys, after it ended
+ * not modelled take_batch.lua: n tasks taken at once are n take_task steps with nothing between them; each then goes through start_trial as the model's take_task path does, and a slave holding several is, for the task state machine, several slaves holding one each
  */
 
 #ifndef NT
@@ -71,6 +77,9 @@
 #endif
 #ifndef BOUND
 #define BOUND 0
+#endif
+#ifndef HOT
+#define HOT 2
 #endif
 
 /* trial slots per task: enough for every trial the model can start
@@ -164,10 +173,9 @@ inline finish_if_done() {
   fi
 }
 
-/* settle_task.lua (with the LRANGE of schema.Client.SettleTask just before
- * it: a stale reply only makes the client read again) */
-inline settle_task(i, out) {
-  d_step {
+/* lib.lua settle: the rules of settle_task.lua, also run by finish_trial.lua
+ * in the slave's form (no d_step of its own: the caller's step is it) */
+inline settle_body(i, out) {
     if
     :: status[i] != NONE -> out = SETTLED
     :: else ->
@@ -206,7 +214,12 @@ inline settle_task(i, out) {
     fi;
     invariants();
     np = 0; nf = 0; nr = 0; k = 0
-  }
+}
+
+/* settle_task.lua (with the LRANGE of schema.Client.SettleTask just before
+ * it: a stale reply only makes the client read again) */
+inline settle_task(i, out) {
+  d_step { settle_body(i, out) }
 }
 
 /* requeue_task.lua: seen is the trial count the caller read */
@@ -223,7 +236,20 @@ inline requeue_task(i, seen) {
   }
 }
 
-/* finish_trial.lua: the first result wins; a trial command for the arbiter */
+/* finish_trial.lua, the slave's form: the first result wins, and the task
+ * is settled in the same step (settle_body); no arbiter is asked */
+inline finish_settle(i, j, st, rec, res) {
+  d_step {
+    if
+    :: tst[T(i, j)] == TRUN -> tst[T(i, j)] = st; nrun--; rec = 1; settle_body(i, res)
+    :: else -> rec = 0
+    fi;
+    res = 0
+  }
+}
+
+/* finish_trial.lua, the two-key form: the first result wins; a trial
+ * command for the arbiter */
 inline finish_trial(i, j, st, rec) {
   d_step {
     if
@@ -239,13 +265,17 @@ inline finish_trial(i, j, st, rec) {
  * dead slave under a new key, and marks its running trial error */
 proctype Slave(byte slot) {
   byte me = slot * 2;
-  byte task, tr, out, k;
-  bool rec;
+  byte task, tr, out, k, np, nf, nr;
+  bool rec, hot;
 start:
   /* register_slave.lua, then the taskset read of Slave.Run */
   alive[me] = 1;
   if :: ts != RUNNING -> goto exit :: else fi;
 take:
+  if
+  :: HOT != 0 -> goto take_hot
+  :: HOT != 1 -> skip
+  fi;
   /* take_task.lua: the first queued task this slave has not taken (the
    * queue order is abstracted: any such task) */
   atomic {
@@ -271,9 +301,10 @@ take:
      if :: ts != RUNNING -> goto exit :: else -> goto take fi
   :: else
   fi;
-  /* taken: the slave may die before it starts a trial */
+  /* taken: the slave may die before it starts a trial (no trial of its
+   * own for its worker to mark) */
   if
-  :: deaths < DEATHS && (me & 1) == 0 -> goto die
+  :: deaths < DEATHS && (me & 1) == 0 -> out = EMPTY; goto die
   :: true
   fi;
   /* start_trial.lua */
@@ -295,12 +326,59 @@ take:
   :: out == SETTLED -> goto take
   :: else
   fi;
+  goto running;
+take_hot:
+  /* take_trial.lua: take_task and start_trial in one step; a task that
+   * has its verdict is taken and skipped ('again'), nothing is taken from
+   * a taskset that is not running ('stopped'). It may take several
+   * settled tasks before the one it starts; one per step here only adds
+   * behaviours. */
+  skip;
+  d_step {
+    if
+    :: ts != RUNNING -> task = 255; out = STOPPED
+    :: ts == RUNNING && queued[0] && (tried[me] & 1) == 0 -> task = 0
+#if NT > 1
+    :: ts == RUNNING && queued[1] && (tried[me] & 2) == 0 -> task = 1
+#endif
+#if NT > 2
+    :: ts == RUNNING && queued[2] && (tried[me] & 4) == 0 -> task = 2
+#endif
+    :: else -> task = 255; out = EMPTY
+    fi;
+    if
+    :: task != 255 ->
+       queued[task] = 0; tried[me] = tried[me] | (1 << task);
+       if
+       :: status[task] != NONE -> out = SETTLED
+       :: else ->
+          assert(ntr[task] < CAP);
+#if BOUND
+          assert(ntr[task] < BOUND);
+#endif
+          tr = ntr[task]; tst[T(task, tr)] = TRUN; tsl[T(task, tr)] = me;
+          ntr[task]++; nrun++; out = OK
+       fi
+    :: else
+    fi;
+    hot = (out == OK)
+  };
+  if
+  :: out == STOPPED -> goto exit
+  :: out == SETTLED -> goto take
+  :: out == EMPTY -> if :: ts != RUNNING -> goto exit :: else -> goto take fi
+  :: else
+  fi;
+running:
   /* the trial runs: it passes, fails, or its slave dies */
   if
-  :: finish_trial(task, tr, TPASS, rec)
-  :: finish_trial(task, tr, TFAIL, rec)
+  :: !hot -> finish_trial(task, tr, TPASS, rec)
+  :: !hot -> finish_trial(task, tr, TFAIL, rec)
+  :: hot -> finish_settle(task, tr, TPASS, rec, out)
+  :: hot -> finish_settle(task, tr, TFAIL, rec, out)
   :: deaths < DEATHS && (me & 1) == 0 -> goto die
   fi;
+  hot = 0;
   goto take;
 die:
   deaths++;
@@ -316,10 +394,10 @@ die:
   /* a new slave under a new key (the worker restarts it, or another
    * worker comes) */
   me = me + 1;
-  out = 0; task = 0; tr = 0; rec = 0;
+  out = 0; task = 0; tr = 0; rec = 0; hot = 0;
   goto start;
 exit:
-  out = 0; task = 0; tr = 0; rec = 0; k = 0
+  out = 0; task = 0; tr = 0; rec = 0; k = 0; hot = 0
 }
 
 /* ---------------------------------------------------------- arbiters */
