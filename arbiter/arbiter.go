@@ -190,7 +190,11 @@ func (a *Arbiter) noteSettled(ctx context.Context, ts, task string, out schema.S
 		a.note(ctx, ts, "task %s queued again for another trial", task)
 	}
 	if finished != "" {
-		a.note(ctx, ts, "taskset %s: every task has its verdict", finished)
+		why := "every task has its verdict"
+		if r, err := a.rdb.HGet(ctx, ts, schema.FStatusReason).Result(); err == nil && r != "" {
+			why = r // max failures reached
+		}
+		a.note(ctx, ts, "taskset %s: %s", finished, why)
 	}
 }
 

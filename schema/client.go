@@ -57,6 +57,9 @@ type TasksetSpec struct {
 	BatchMax       int
 	BatchTargetSec float64
 	BatchSlaves    int
+	// MaxFailures > 0 stops the taskset (failed, ReasonMaxFailures) once
+	// that many specs have failed for good, with tasks still left.
+	MaxFailures int
 }
 
 // Validate fills defaults and checks the values a script cannot check.
@@ -92,6 +95,8 @@ func (s *TasksetSpec) Validate() error {
 		return fmt.Errorf("taskset: %w: a runner replaces the trial command: give one of them, not both", ErrInvalid)
 	case len(s.Specs) == 0:
 		return fmt.Errorf("taskset: %w: no spec files", ErrInvalid)
+	case s.MaxFailures < 0:
+		return fmt.Errorf("max failures %d: %w: must be 0 (no limit) or more", s.MaxFailures, ErrInvalid)
 	case s.BatchMax < 0 || s.BatchTargetSec < 0 || s.BatchSlaves < 0:
 		return fmt.Errorf("taskset: %w: batch settings must not be negative", ErrInvalid)
 	}
@@ -138,6 +143,9 @@ func (s *TasksetSpec) fields() []string {
 		FLeastTimeoutSec, secs(s.LeastTimeout),
 		FRsyncRemotePath, s.RsyncRemotePath,
 		FRsyncOptions, s.RsyncOptions,
+	}
+	if s.MaxFailures > 0 {
+		f = append(f, FMaxFailures, strconv.Itoa(s.MaxFailures))
 	}
 	if s.BatchMax >= 2 {
 		f = append(f, FBatchMax, strconv.Itoa(s.BatchMax),

@@ -58,7 +58,10 @@
 //
 // A taskset's status_reason says why it was cancelled or failed rather
 // than finished by itself: a cancel ("SIGINT while ..."), a setup that
-// failed, slaves that kept crashing, or a hash that cannot be read. A
+// failed, slaves that kept crashing, a hash that cannot be read, or its
+// max_failures reached (ReasonMaxFailures: the one reason that is a test
+// failure, exit 1; settle closes the taskset when the verdict that reaches
+// it leaves tasks without one). A
 // taskset with any field that does not decode (max_trials = "notanumber",
 // a status outside the protocol's set, a garbage time) is failed once by
 // stop_taskset with status_reason naming the field and its value, "the

@@ -27,6 +27,7 @@ const (
 	FPersistedAt     = "persisted_at"      // set once, by the persister
 	FStatusReason    = "status_reason"     // why a taskset was cancelled, failed or set aside
 	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
+	FMaxFailures     = "max_failures"      // stop once this many specs failed for good (absent: no limit)
 	// Batches (docs/batches.md): set by the client when the trials run
 	// several spec files at once ({files}, or a runner that batches).
 	FBatchMax       = "batch_max"        // most spec files in a batch (>= 2; absent: no batches)
@@ -105,6 +106,12 @@ const (
 	StatusCancelled = "cancelled"
 	StatusFailed    = "failed"
 )
+
+// ReasonMaxFailures starts the status_reason of a taskset stopped by its
+// max_failures (lib.lua settle): "max failures reached: 3 specs failed".
+// Unlike the other reasons, it is a test failure (exit 1), not an
+// infrastructure error.
+const ReasonMaxFailures = "max failures reached"
 
 // Task and trial statuses. An empty status is a task without a verdict or a
 // trial still running.

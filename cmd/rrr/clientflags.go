@@ -51,6 +51,8 @@ func tasksetFlags() []cli.Flag {
 			Usage: "most workers that work on the taskset at once (0: no limit)"},
 		&cli.IntFlag{Name: "max-trials", Value: schema.DefaultMaxTrials, EnvVars: envName("max-trials"),
 			Usage: "trials of a failing spec before it counts as failed, 1 or more (a spec that fails then passes is flaky)"},
+		&cli.IntFlag{Name: "max-failures", EnvVars: envName("max-failures"),
+			Usage: "fail fast: stop the taskset once this many spec files failed for good (exit 1; the running trials stop, the rest are not run); 0: no limit"},
 		&cli.StringFlag{Name: "taskset-class", Value: schema.DefaultTasksetClass, EnvVars: envName("taskset-class"),
 			Usage: "tasksets of one class share spec duration estimates (e.g. one per project and suite)"},
 		&cli.StringFlag{Name: "unknown-spec-timeout", Value: "10m", EnvVars: envName("unknown-spec-timeout"),
@@ -77,6 +79,8 @@ func waitFlags() []cli.Flag {
 			Usage: "give up waiting after this long (exit 4; the taskset goes on); default and 0: no limit"},
 		&cli.BoolFlag{Name: "no-cancel-on-signal", EnvVars: envName("no-cancel-on-signal"),
 			Usage: "on SIGINT/SIGTERM stop waiting but leave the taskset running (default: cancel it)"},
+		&cli.BoolFlag{Name: "require-tests", EnvVars: envName("require-tests"), Value: os.Getenv("CI") != "",
+			Usage: "a taskset that succeeded but ran no test case (every report empty) exits 4 instead of 0; default: on when $CI is set"},
 	}
 }
 
@@ -174,6 +178,10 @@ func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
 	if err != nil {
 		return schema.TasksetSpec{}, err
 	}
+	maxFailures, err := intAtLeast(c, "max-failures", 0)
+	if err != nil {
+		return schema.TasksetSpec{}, err
+	}
 	return schema.TasksetSpec{
 		RsyncName:          c.String("rsync-name"), // "" means $USER (client.Prepare)
 		SetupCommand:       c.String("setup-command"),
@@ -184,6 +192,7 @@ func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
 		WorkerType:         c.String("worker-type"),
 		MaxWorkers:         maxWorkers,
 		MaxTrials:          maxTrials,
+		MaxFailures:        maxFailures,
 		TasksetClass:       c.String("taskset-class"),
 		UnknownSpecTimeout: unknown,
 		LeastTimeout:       least,
@@ -276,7 +285,16 @@ func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key s
 	if err != nil {
 		return exitf(exitInfra, "%v", err)
 	}
+	// A green run that tested nothing is loud, and with --require-tests
+	// (on in CI) it fails.
+	warn := ""
+	if c.Bool("require-tests") {
+		client.RequireTests(o)
+	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == client.Succeeded {
+		warn = fmt.Sprintf("rrr: warning: %s succeeded, but %s; --require-tests (on when $CI is set) makes this exit 4\n", key, why)
+	}
 	client.WriteSummary(c.App.ErrWriter, o, client.SummaryOptions{})
+	fmt.Fprint(c.App.ErrWriter, warn)
 	code := o.Verdict.ExitCode()
 	if junitPath != "" && o.Snapshot != nil {
 		if err := junit.WriteFile(junitPath, o.Snapshot); err != nil {

@@ -55,6 +55,8 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"local", "autoscale-target", refused},
 		{"start", "batch-target", refused},
 		{"local", "batch-target", refused},
+		{"start", "max-failures", "no limit"},
+		{"local", "max-failures", "no limit"},
 	}
 
 	// Every number or time flag is in the table.

@@ -196,7 +196,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "rrr: "+Headline(s, o.Verdict, o.Note))
-	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict != Cancelled) {
+	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict == TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
 	var failed, errored, flaky []model.Task
@@ -273,6 +273,8 @@ func statusWord(s *model.Snapshot, v Verdict) string {
 	switch {
 	case v == Running && s.Status == schema.StatusRunning:
 		return "is running"
+	case v == Infra && s.Status == schema.StatusSucceeded:
+		return "succeeded" // but tested nothing: RequireTests's note says so
 	case v == Infra && s.Status != schema.StatusFailed:
 		return "is " + orRunning(s.Status)
 	case v == Infra && s.StatusReason == "":

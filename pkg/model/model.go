@@ -72,6 +72,7 @@ type Taskset struct {
 	WorkerType            string `json:"worker_type"`
 	MaxWorkers            int    `json:"max_workers"`
 	MaxTrials             int    `json:"max_trials"`
+	MaxFailures           int    `json:"max_failures,omitempty"`
 	TasksetClass          string `json:"taskset_class"`
 	UnknownSpecTimeoutSec int    `json:"unknown_spec_timeout_sec"`
 	LeastTimeoutSec       int    `json:"least_timeout_sec"`
@@ -354,6 +355,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		WorkerType:            d.str(schema.FWorkerType),
 		MaxWorkers:            d.int(schema.FMaxWorkers),
 		MaxTrials:             d.int(schema.FMaxTrials),
+		MaxFailures:           d.int(schema.FMaxFailures),
 		TasksetClass:          d.str(schema.FTasksetClass),
 		UnknownSpecTimeoutSec: d.int(schema.FUnknownSpecTimeoutSec),
 		LeastTimeoutSec:       d.int(schema.FLeastTimeoutSec),

@@ -92,6 +92,8 @@ elseif out == 'requeued' then
   append_capped(KEYS[11], 'task ' .. task .. ' queued again for another trial\n', ts_cap, true)
 end
 if finished ~= '' then
-  append_capped(KEYS[11], 'taskset ' .. finished .. ': every task has its verdict\n', ts_cap, true)
+  local reason = hget(KEYS[6], 'status_reason')
+  if reason == '' then reason = 'every task has its verdict' end
+  append_capped(KEYS[11], 'taskset ' .. finished .. ': ' .. reason .. '\n', ts_cap, true)
 end
 return {1, out, finished}

@@ -187,7 +187,19 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
     redis.call('HINCRBY', ts, 'succeeded_count', 1)
   end
   redis.call('PUBLISH', ts .. ':events', 'settled\t' .. task .. '\t' .. verdict)
-  return {verdict, finish_if_done(ts, left, queue, active, persister)}
+  local finished = finish_if_done(ts, left, queue, active, persister)
+  if finished == '' and verdict == 'failed' then
+    -- Fail fast: max_failures specs failed for good, and tasks are left.
+    local most = tonumber(hget(ts, 'max_failures')) or 0
+    local failed = tonumber(hget(ts, 'failed_count')) or 0
+    local specs = ' specs failed'
+    if failed == 1 then specs = ' spec failed' end
+    if most > 0 and failed >= most and close_taskset(ts, 'failed',
+        'max failures reached: ' .. failed .. specs, queue, active, persister) then
+      finished = 'failed'
+    end
+  end
+  return {verdict, finished}
 end
 
 -- append_capped appends text to the log string key under cap bytes (the

@@ -21,6 +21,8 @@
  *           to save states: it cannot change a verdict)
  *   BOUND   n > 0: assert at most n trials per task (n = MAXT+1 is
  *           expected to FAIL: docs/model.md, "trials per task")
+ *   MAXF    n > 0: max_failures, the taskset fails once n tasks failed
+ *           with tasks left (lib.lua settle)
  *   HOT     which path a slave's trial takes: 0 take_task, start_trial and
  *           the two-key finish_trial (the path of batches), 1 take_trial
  *           and finish_trial's slave form, 2 either, chosen at each take
@@ -34,13 +36,13 @@
  * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
- * script finish_trial.lua 6dc650b6a538e5f1ce77fade6ba5fce747bf5559599ed0615d36d8825c02d20e
+ * script finish_trial.lua 9a9a655bbc029ff2bb26291eeb012642a1ff6aa52903c09b6d4138b3a154d2bb
  * script settle_task.lua 0709318174600918d6b2871723a394adbee1c72ddc370bd7e5cbe9e4b0c18782
  * script requeue_task.lua 0b10e159314b094efae43a559037abc878c34bf9b3378c3a99d50d8a74f863ae
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua a71460e575726f2f2632ac3ee11b8345e03c7d69667356e61c5b02bd3c83f157
+ * script lib.lua ab5a946ec27f0cfee05795c03e2cc2a5ebcb5e45f1115fb0737c915e78a610ba
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
@@ -80,6 +82,9 @@
 #endif
 #ifndef HOT
 #define HOT 2
+#endif
+#ifndef MAXF
+#define MAXF 0
 #endif
 
 /* trial slots per task: enough for every trial the model can start
@@ -207,7 +212,12 @@ inline settle_body(i, out) {
              if :: requeued[i] -> queued[i] = 0 :: else fi;
              if :: status[i] == TFAILED -> fail++ :: else -> succ++ fi;
              verdicts[i]++;
-             finish_if_done()
+             finish_if_done();
+             if
+             :: MAXF > 0 && status[i] == TFAILED && ts == RUNNING && fail >= MAXF ->
+                close_taskset(FAILED)
+             :: else
+             fi
           :: else
           fi
        fi
