@@ -60,6 +60,9 @@ type TasksetSpec struct {
 	// MaxFailures > 0 stops the taskset (failed, ReasonMaxFailures) once
 	// that many specs have failed for good, with tasks still left.
 	MaxFailures int
+	// RerunOf is the key of the taskset whose failures this one runs again
+	// (rrr start --rerun-failed).
+	RerunOf string
 }
 
 // Validate fills defaults and checks the values a script cannot check.
@@ -146,6 +149,9 @@ func (s *TasksetSpec) fields() []string {
 	}
 	if s.MaxFailures > 0 {
 		f = append(f, FMaxFailures, strconv.Itoa(s.MaxFailures))
+	}
+	if s.RerunOf != "" {
+		f = append(f, FRerunOf, s.RerunOf)
 	}
 	if s.BatchMax >= 2 {
 		f = append(f, FBatchMax, strconv.Itoa(s.BatchMax),

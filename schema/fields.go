@@ -28,6 +28,7 @@ const (
 	FStatusReason    = "status_reason"     // why a taskset was cancelled, failed or set aside
 	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
 	FMaxFailures     = "max_failures"      // stop once this many specs failed for good (absent: no limit)
+	FRerunOf         = "rerun_of"          // the taskset whose failures this one runs again
 	// Batches (docs/batches.md): set by the client when the trials run
 	// several spec files at once ({files}, or a runner that batches).
 	FBatchMax       = "batch_max"        // most spec files in a batch (>= 2; absent: no batches)

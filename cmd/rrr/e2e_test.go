@@ -159,6 +159,38 @@ func TestE2E(t *testing.T) {
 		require.Equal(t, 4, doc.Tests)
 	})
 
+	t.Run("rerun only the failures", func(t *testing.T) {
+		code, p := f.rrr(t, "start", "--wait", "--max-trials", "1", "--taskset-class", "rerun", "--dir", dir, "pass/a.sh", "pass/b.sh", "fail/bad.sh")
+		require.Equal(t, 1, code, p.stderr.String())
+		first := strings.TrimSpace(p.stdout.String())
+
+		code, p = f.rrr(t, "start", "--wait", "--rerun-failed", first, "--dir", dir)
+		require.Equal(t, 1, code, p.stderr.String())
+		out := p.stderr.String()
+		require.Contains(t, out, "rerun of "+first+": 1 spec file(s) that did not pass there (1 failed); 2 that passed are skipped")
+		require.Contains(t, out, "a rerun of "+first)
+		second := strings.TrimSpace(p.stdout.String())
+		s := f.show(t, second)
+		require.Len(t, s.Tasks, 1)
+		require.Equal(t, "fail/bad.sh", s.Tasks[0].SpecFile)
+		require.Equal(t, first, s.RerunOf)
+		require.Equal(t, 1, s.MaxTrials, "its settings, where none was given")
+		require.Equal(t, "rerun", s.TasksetClass)
+
+		code, p = f.rrr(t, "start", "--rerun-failed", first, "--dir", dir, "pass/a.sh")
+		require.Equal(t, 2, code, "SPECs and --rerun-failed: %s", p.stderr.String())
+	})
+
+	t.Run("rerun of a green taskset: nothing to do", func(t *testing.T) {
+		code, p := f.rrr(t, "start", "--wait", "--dir", dir, "pass/a.sh")
+		require.Equal(t, 0, code, p.stderr.String())
+		key := strings.TrimSpace(p.stdout.String())
+		code, p = f.rrr(t, "start", "--wait", "--rerun-failed", key, "--dir", dir)
+		require.Equal(t, 0, code, p.stderr.String())
+		require.Contains(t, p.stderr.String(), "nothing to rerun: every spec file of "+key+" passed (1)")
+		require.Empty(t, strings.TrimSpace(p.stdout.String()), "no taskset created")
+	})
+
 	t.Run("flaky", func(t *testing.T) {
 		code, p := f.rrr(t, "start", "--wait", "--junit", report, "--dir", dir, "flaky/f.sh")
 		require.Equal(t, 0, code, p.stderr.String())

@@ -4,17 +4,22 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
 )
 
 func startCommand() *cli.Command {
 	flags := append(tasksetFlags(),
 		&cli.BoolFlag{Name: "wait", EnvVars: envName("wait"),
-			Usage: "then wait for the taskset as \"rrr waitfor\" does: progress, summary, exit code"})
+			Usage: "then wait for the taskset as \"rrr waitfor\" does: progress, summary, exit code"},
+		&cli.StringFlag{Name: "rerun-failed", EnvVars: envName("rerun-failed"),
+			Usage: "run only the spec files that did not pass in taskset `KEY` (failed, errored, not run), with its settings unless given; instead of SPECs"},
+		resultsDirFlag())
 	flags = append(append(flags, waitFlags()...), webURLFlag())
 	return &cli.Command{
 		Name:      "start",
@@ -41,9 +46,15 @@ func startAction(c *cli.Context) error {
 	}
 	target, _ := batchTarget(c) // checked by tasksetArgs
 	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target}
+	rerun := c.String("rerun-failed")
+	if rerun != "" && c.Args().Len() > 0 {
+		return usagef("--rerun-failed %s takes the spec files of that taskset: give no SPEC", rerun)
+	}
 	// Usage errors first, even when Redis is down.
-	if _, _, err := client.Prepare(opt); err != nil {
-		return clientErr(err)
+	if rerun == "" {
+		if _, _, err := client.Prepare(opt); err != nil {
+			return clientErr(err)
+		}
 	}
 	ctx := c.Context
 	cl, rdb, err := newClient(ctx, c)
@@ -51,6 +62,16 @@ func startAction(c *cli.Context) error {
 		return err
 	}
 	defer rdb.Close()
+	if rerun != "" {
+		r, err := rerunOf(c, cl, rerun, &opt)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.App.ErrWriter, "rrr: "+r.String())
+		if len(r.Specs) == 0 {
+			return nil // nothing failed: nothing to do, and nothing failed
+		}
+	}
 
 	// A signal during the upload stops it (there is nothing to cancel
 	// yet); every signal also reaches the wait, which cancels the taskset.
@@ -90,4 +111,36 @@ func startAction(c *cli.Context) error {
 		return nil
 	}
 	return waitAndReport(ctx, c, cl, key, ints)
+}
+
+// rerunOf reads the taskset of --rerun-failed (from Redis, else the
+// results store) and sets opt to run the spec files that did not pass
+// there, with its settings where the command line, RRR_* and .rrr.yml
+// gave none.
+func rerunOf(c *cli.Context, cl *client.Client, arg string, opt *client.StartOptions) (client.Rerun, error) {
+	key, err := resolveKey(c, arg)
+	if err != nil {
+		return client.Rerun{}, err
+	}
+	s, err := cl.Load(c.Context, key, model.LoadOptions{})
+	if err != nil {
+		return client.Rerun{}, clientErr(err)
+	}
+	dir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return client.Rerun{}, usagef("--dir %s: %v", opt.Dir, err)
+	}
+	r, err := client.RerunOf(s, dir)
+	if err != nil {
+		return r, usagef("%v", err)
+	}
+	client.Inherit(&opt.Taskset, s.Taskset, c.IsSet)
+	opt.Taskset.RerunOf = key
+	opt.Patterns = r.Specs
+	if len(r.Specs) > 0 {
+		if _, _, err := client.Prepare(*opt); err != nil {
+			return r, clientErr(err)
+		}
+	}
+	return r, nil
 }

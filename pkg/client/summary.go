@@ -196,6 +196,9 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "rrr: "+Headline(s, o.Verdict, o.Note))
+	if s.RerunOf != "" {
+		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
+	}
 	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict == TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}

@@ -73,6 +73,7 @@ type Taskset struct {
 	MaxWorkers            int    `json:"max_workers"`
 	MaxTrials             int    `json:"max_trials"`
 	MaxFailures           int    `json:"max_failures,omitempty"`
+	RerunOf               string `json:"rerun_of,omitempty"`
 	TasksetClass          string `json:"taskset_class"`
 	UnknownSpecTimeoutSec int    `json:"unknown_spec_timeout_sec"`
 	LeastTimeoutSec       int    `json:"least_timeout_sec"`
@@ -356,6 +357,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		MaxWorkers:            d.int(schema.FMaxWorkers),
 		MaxTrials:             d.int(schema.FMaxTrials),
 		MaxFailures:           d.int(schema.FMaxFailures),
+		RerunOf:               d.str(schema.FRerunOf),
 		TasksetClass:          d.str(schema.FTasksetClass),
 		UnknownSpecTimeoutSec: d.int(schema.FUnknownSpecTimeoutSec),
 		LeastTimeoutSec:       d.int(schema.FLeastTimeoutSec),
