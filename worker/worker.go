@@ -96,6 +96,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	w.log.Info().Msgf("worker ready: type %s, %d slaves, working directory %s", w.cfg.WorkerType, w.cfg.Slaves, w.cfg.WorkingDir)
 	w.noteOldCopies()
+	w.reapEarlierLife()
 
 	for ctx.Err() == nil {
 		v, err := w.c.Redis().BLPop(ctx, w.cfg.PopTimeout, schema.WorkerQueue(w.key)).Result()
