@@ -56,6 +56,11 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"start", "batch-target", refused},
 		{"local", "batch-target", refused},
 		{"start", "max-failures", "no limit"},
+		{"server", "redis-wait", "exit at once"},
+		{"dispatcher", "redis-wait", "exit at once"},
+		{"arbiter", "redis-wait", "exit at once"},
+		{"persister", "redis-wait", "exit at once"},
+		{"worker", "redis-wait", "exit at once"},
 		{"local", "max-failures", "no limit"},
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -59,15 +60,56 @@ func connect(ctx context.Context, c *cli.Context) (*redis.Client, *schema.Client
 	return connectTo(ctx, c, redisConfig(c))
 }
 
+// redisWaitFlag is the flag of the long-lived parts (server, loops,
+// worker): how long to wait for Redis at start.
+func redisWaitFlag() cli.Flag {
+	return &cli.StringFlag{Name: "redis-wait", Value: "30s", EnvVars: []string{"RRR_REDIS_WAIT"},
+		Usage: "at start, keep trying an unreachable Redis this long before exiting 4 (a part restarted while Redis restarts or is paused comes up with it); 0: exit at once"}
+}
+
+// connectWaiting is connect for a long-lived part: an unreachable Redis
+// is tried again, with a warning, for --redis-wait; a bad URL, bad TLS
+// files or another protocol version fail at once.
+func connectWaiting(ctx context.Context, c *cli.Context, log zerolog.Logger) (*redis.Client, *schema.Client, error) {
+	wait, err := parseDuration("redis-wait", c.String("redis-wait"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := redisConfig(c)
+	deadline := time.Now().Add(wait)
+	delay := 250 * time.Millisecond
+	for {
+		rdb, err := redisx.OpenConfig(ctx, cfg)
+		if err == nil {
+			return checkProtocol(ctx, c, rdb)
+		}
+		if !errors.Is(err, redisx.ErrUnreachable) || !time.Now().Add(delay).Before(deadline) {
+			return nil, nil, redisErr(err)
+		}
+		log.Warn().Err(err).Msgf("waiting for redis (for up to %s in all: --redis-wait)", wait)
+		select {
+		case <-ctx.Done():
+			return nil, nil, redisErr(err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
 // connectTo is connect to the Redis of cfg.
 func connectTo(ctx context.Context, c *cli.Context, cfg redisx.Config) (*redis.Client, *schema.Client, error) {
 	rdb, err := redisx.OpenConfig(ctx, cfg)
 	if err != nil {
 		return nil, nil, redisErr(err)
 	}
+	return checkProtocol(ctx, c, rdb)
+}
+
+// checkProtocol makes the schema client of rdb: parts of different
+// releases meet here first, and one that would misread the fleet's keys
+// refuses before it writes any.
+func checkProtocol(ctx context.Context, c *cli.Context, rdb *redis.Client) (*redis.Client, *schema.Client, error) {
 	sc := schema.NewClient(rdb, c.String("namespace"))
-	// Parts of different releases meet here first: one that would misread
-	// the fleet's keys refuses before it writes any.
 	if _, err := sc.CheckProtocol(ctx); err != nil {
 		_ = rdb.Close()
 		return nil, nil, exitf(exitInfra, "%v", err)

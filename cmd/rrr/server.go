@@ -74,7 +74,7 @@ func rsyncInfoFlags() []cli.Flag {
 
 func serverCommand() *cli.Command {
 	var flags []cli.Flag
-	for _, f := range [][]cli.Flag{persisterFlags(), dispatcherFlags(), arbiterFlags(), consumerFlags(), rsyncInfoFlags(), serverWebFlags()} {
+	for _, f := range [][]cli.Flag{persisterFlags(), dispatcherFlags(), arbiterFlags(), consumerFlags(), rsyncInfoFlags(), serverWebFlags(), {redisWaitFlag()}} {
 		flags = append(flags, f...)
 	}
 	return &cli.Command{
@@ -92,7 +92,7 @@ func dispatcherCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "dispatcher",
 		Usage:  "run the dispatcher loop alone (assigns tasksets to idle workers)",
-		Flags:  dispatcherFlags(),
+		Flags:  append(dispatcherFlags(), redisWaitFlag()),
 		Action: func(c *cli.Context) error { return runLoops(c, "dispatcher", loopDispatcher) },
 	}
 }
@@ -101,7 +101,7 @@ func arbiterCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "arbiter",
 		Usage:  "run the arbiter loop alone (settles results, recovers lost work, finishes tasksets)",
-		Flags:  append(arbiterFlags(), consumerFlags()...),
+		Flags:  append(append(arbiterFlags(), consumerFlags()...), redisWaitFlag()),
 		Action: func(c *cli.Context) error { return runLoops(c, "arbiter", loopArbiter) },
 	}
 }
@@ -110,7 +110,7 @@ func persisterCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "persister",
 		Usage:  "run the persister loop alone (stores finished tasksets, updates estimates, expires keys)",
-		Flags:  append(persisterFlags(), consumerFlags()...),
+		Flags:  append(append(persisterFlags(), consumerFlags()...), redisWaitFlag()),
 		Action: func(c *cli.Context) error { return runLoops(c, "persister", loopPersister) },
 	}
 }
@@ -141,7 +141,7 @@ func runLoops(c *cli.Context, name string, which int) error {
 
 	ctx, stop := stopOnSignals(log)
 	defer stop()
-	rdb, sc, err := connect(ctx, c)
+	rdb, sc, err := connectWaiting(ctx, c, log)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,12 +29,14 @@ func TestServerCommandsRefuseBadUsage(t *testing.T) {
 		code int
 		msg  string
 	}{
-		"argument":          {[]string{"server", "extra"}, exitUsage, "takes no arguments"},
-		"bad duration":      {[]string{"server", "--keep", "soon"}, exitUsage, "--keep"},
-		"zero interval":     {[]string{"dispatcher", "--interval", "0"}, exitUsage, "more than zero"},
-		"negative sweep":    {[]string{"arbiter", "--sweep-interval", "-5s"}, exitUsage, "negative"},
-		"unknown flag":      {[]string{"persister", "--sweep-interval", "5s"}, exitUsage, "sweep-interval"},
-		"unreachable redis": {[]string{"--redis", "redis://127.0.0.1:1/0", "server"}, exitInfra, "redis unreachable"},
+		"argument":                   {[]string{"server", "extra"}, exitUsage, "takes no arguments"},
+		"bad duration":               {[]string{"server", "--keep", "soon"}, exitUsage, "--keep"},
+		"zero interval":              {[]string{"dispatcher", "--interval", "0"}, exitUsage, "more than zero"},
+		"negative sweep":             {[]string{"arbiter", "--sweep-interval", "-5s"}, exitUsage, "negative"},
+		"unknown flag":               {[]string{"persister", "--sweep-interval", "5s"}, exitUsage, "sweep-interval"},
+		"unreachable redis":          {[]string{"--redis", "redis://127.0.0.1:1/0", "server", "--redis-wait", "0"}, exitInfra, "redis unreachable"},
+		"unreachable after the wait": {[]string{"--redis", "redis://127.0.0.1:1/0", "arbiter", "--redis-wait", "600ms"}, exitInfra, "redis unreachable"},
+		"bad wait":                   {[]string{"persister", "--redis-wait", "soon"}, exitUsage, "--redis-wait"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"rrr"}, tc.args...), &stdout, &stderr)
@@ -146,4 +150,34 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, exitInfra, exit.ExitCode(), "the second signal forces the exit")
+}
+
+// A server (or worker) started while Redis is down, restarting or paused
+// waits for it (--redis-wait) instead of exiting: under a supervisor that
+// does not restart it, it would otherwise stay down.
+func TestServerWaitsForRedisAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds rrr and runs it as a process")
+	}
+	bin := build(t)
+	port, err := redistest.FreePort()
+	require.NoError(t, err)
+	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "/0"
+	p := spawn(t, bin, "--redis", url, "--namespace", "wait", "server", "--results-dir", t.TempDir(),
+		"--rsync-remote-path", "/srv/rrr", "--redis-wait", "60s")
+	w := spawn(t, bin, "--redis", url, "--namespace", "wait", "worker", "--id", "late", "--working-dir", t.TempDir(), "--redis-wait", "60s")
+	require.Eventually(t, func() bool {
+		return strings.Contains(p.stderr.String(), "waiting for redis") && strings.Contains(w.stderr.String(), "waiting for redis")
+	}, 30*time.Second, 20*time.Millisecond, "both say they wait")
+	require.False(t, p.exited(), p.stderr.String())
+
+	srv := ownRedis(t, redistest.Options{Port: port})
+	rdb := srv.Client()
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := schema.NewClient(rdb, "wait")
+	require.Eventually(t, func() bool {
+		path, _ := rdb.HGet(context.Background(), c.Keys.RsyncInfo(), schema.FRsyncRemotePath).Result()
+		alive, _ := c.Alive(context.Background(), c.Keys.Worker("late"))
+		return path == "/srv/rrr" && alive
+	}, 30*time.Second, 20*time.Millisecond, "the server and the worker came up with Redis: %s", p.stderr.String())
 }

@@ -38,6 +38,7 @@ func workerCommand() *cli.Command {
 			"(NUM_SLAVES set) and forks --slaves slaves that run the trials. SIGTERM or SIGINT stops it\n" +
 			"cleanly (running trials are handed back); a second signal kills its slaves at once.",
 		Flags: []cli.Flag{
+			redisWaitFlag(),
 			&cli.StringFlag{Name: "id", Value: hostname(), DefaultText: "the host name", EnvVars: []string{"RRR_ID"},
 				Usage: "worker id, unique in the fleet; give several workers on one host different ids and working dirs"},
 			&cli.StringFlag{Name: "worker-type", Value: schema.DefaultWorkerType, EnvVars: []string{"RRR_WORKER_TYPE"},
@@ -118,7 +119,7 @@ func workerAction(c *cli.Context) error {
 
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
-	rdb, cl, err := connect(ctx, c)
+	rdb, cl, err := connectWaiting(ctx, c, log)
 	if err != nil {
 		return err
 	}
