@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Randomized fault runs (cmd/rrr/chaos_test.go, TestChaos): RUNS runs
 # (default 100), each a real fleet (redis-server with an append-only file,
-# rrr server, 3 workers x 2 slaves) on a generated suite of passing,
+# rrr server, or in half the runs the dispatcher, two arbiters and the
+# persister as processes of their own; 3 workers x 2 slaves) on a generated suite of passing,
 # failing, flaky, slow and hanging specs, with 1-3 faults drawn from a
 # seeded generator: kill -9 of a slave, a trial, a worker's process group
-# (restarted), the server (restarted), redis-server (restarted on its AOF),
+# (restarted), the server or one of its loops (an arbiter, the persister,
+# the dispatcher; restarted), redis-server (restarted on its AOF),
 # a SIGSTOP/SIGCONT of a worker or of redis-server for longer than the
 # heartbeat TTL, a cancel. TestFault's checker judges each run. Prints runs,
 # faults by kind, violations, time per run, and the seed of each failing
@@ -31,6 +33,7 @@ elapsed=$(( $(date +%s) - start ))
 runs=$(grep -cE '^    --- (PASS|FAIL): TestChaos/' "$log" || true)
 failed=$(grep -cE '^    --- FAIL: TestChaos/' "$log" || true)
 echo "runs: $runs  violations: $failed  wall: ${elapsed}s"
+echo "runs by mode: $(grep -oE 'CHAOS seed=[0-9]+ mode=[a-z]+' "$log" | sed -E 's/.*mode=//' | sort | uniq -c | awk '{printf "%s %s  ", $1, $2}')"
 echo "faults by kind (injected; a fault drawn after the taskset ended is not):"
 grep -oE 'CHAOS fault [a-z-]+ injected' "$log" | awk '{print $3}' | sort | uniq -c | sed 's/^/  /' || true
 echo "time per run (fleet start to checked):"

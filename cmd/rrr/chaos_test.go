@@ -1,7 +1,9 @@
 package main
 
 // Randomized fault runs (scripts/chaos.sh): each run starts a real fleet
-// (redis-server with an append-only file, `rrr server`, 3 workers), runs a
+// (redis-server with an append-only file, `rrr server` or, in half the
+// runs, the dispatcher, two arbiters and the persister as processes of
+// their own; 3 workers), runs a
 // generated suite of passing, failing, flaky, slow and hanging specs, and
 // injects 1-3 faults drawn from a seeded generator at random moments. The
 // checker of TestFault (checkFault) judges each run. A run logs its seed
@@ -71,7 +73,15 @@ func chaosRun(t *testing.T, seed int64) {
 		at[i] = 0.05 + 0.8*rng.Float64()
 	}
 	slicesSort(at)
-	t.Logf("CHAOS seed=%d faults=%s", seed, strings.Join(kinds, ","))
+	// Half the runs have the server's loops as processes of their own,
+	// with two arbiters: "server" then kills one of them (an arbiter, the
+	// persister or the dispatcher).
+	loops := rng.IntN(2) == 1
+	mode := "server"
+	if loops {
+		mode = "loops"
+	}
+	t.Logf("CHAOS seed=%d mode=%s faults=%s", seed, mode, strings.Join(kinds, ","))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("CHAOS FAILED seed=%d faults=%s; replay: RRR_TEST_CHAOS_SEED=%d RRR_TEST_CHAOS_RUNS=1 go test -count=1 -run TestChaos -v ./cmd/rrr",
@@ -80,7 +90,7 @@ func chaosRun(t *testing.T, seed int64) {
 	})
 
 	s := genFaultSuite(t, 120, true)
-	f := newFleet(t, fleetOptions{workers: 3, slaves: 2, appendOnly: true,
+	f := newFleet(t, fleetOptions{workers: 3, slaves: 2, appendOnly: true, loops: loops,
 		serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"},
 		workerArgs: []string{"--heartbeat-ttl", chaosTTL.String(), "--heartbeat-interval", "500ms", "--stop-grace", "3s"}})
 	started := time.Now()
@@ -152,6 +162,16 @@ func chaosFault(t *testing.T, f *fleet, rng *rand.Rand, key, kind string) bool {
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 		f.restartWorker(t, w)
 	case "server":
+		if f.loopArgs != nil {
+			i := rng.IntN(len(f.loops))
+			kind = f.loopNames[i]
+			if !f.loops[i].exited() {
+				f.loops[i].killGroup(t)
+			}
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			f.restartLoop(t, i)
+			break
+		}
 		f.server.killGroup(t)
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 		f.startServer(t)

@@ -282,7 +282,7 @@ func (f *fleet) checkFault(t *testing.T, run *proc, key string, s faultSuite, wa
 	}
 
 	// The fleet stops cleanly on SIGTERM, and leaves nothing behind.
-	for _, p := range append([]*proc{f.server}, f.workers...) {
+	for _, p := range append(f.parts(), f.workers...) {
 		if p.exited() {
 			continue
 		}

@@ -41,6 +41,11 @@ type fleet struct {
 	remote     string
 	serverArgs []string
 	server     *proc
+	// With fleetOptions.loops: the dispatcher, two arbiters and the
+	// persister as processes of their own instead of server.
+	loopNames  []string
+	loopArgs   [][]string
+	loops      []*proc
 	workers    []*proc
 	workerArgs [][]string // of each worker, to start it again
 }
@@ -49,6 +54,7 @@ type fleet struct {
 type fleetOptions struct {
 	workers, slaves int
 	appendOnly      bool     // redis-server keeps an append-only file (to restart it)
+	loops           bool     // separate loops with two arbiters instead of rrr server (serverArgs go to each)
 	serverArgs      []string // more flags of rrr server
 	workerArgs      []string // more flags of each rrr worker
 	// redis shapes the redis-server (TLS, users, a password); connect
@@ -77,6 +83,18 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 	f.serverArgs = append(append([]string{}, f.global...), "server", "--results-dir", f.results,
 		"--rsync-remote-path", f.remote, "--consumer-id", "fleet-server")
 	f.serverArgs = append(f.serverArgs, o.serverArgs...)
+	if o.loops {
+		// What rrr server would publish; the loops alone do not.
+		require.NoError(t, f.rdb.HSet(context.Background(), f.c.Keys.RsyncInfo(), schema.FRsyncRemotePath, f.remote).Err())
+		loop := func(name string, args ...string) {
+			f.loopNames = append(f.loopNames, name)
+			f.loopArgs = append(f.loopArgs, append(append(append([]string{}, f.global...), args...), loopFlags(args[0], o.serverArgs)...))
+		}
+		loop("dispatcher", "dispatcher")
+		loop("arbiter", "arbiter", "--consumer-id", "fleet-arbiter-1")
+		loop("arbiter", "arbiter", "--consumer-id", "fleet-arbiter-2")
+		loop("persister", "persister", "--results-dir", f.results, "--consumer-id", "fleet-persister")
+	}
 	f.startServer(t)
 	for i := range o.workers {
 		args := append(append([]string{}, f.global...), "worker",
@@ -98,7 +116,42 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 
 func (f *fleet) startServer(t testing.TB) {
 	t.Helper()
+	if f.loopArgs != nil {
+		f.loops = make([]*proc, len(f.loopArgs))
+		for i := range f.loopArgs {
+			f.restartLoop(t, i)
+		}
+		return
+	}
 	f.server = spawnEnv(t, f.env, f.bin, f.serverArgs...)
+}
+
+// restartLoop starts loop i (of loopNames) again.
+func (f *fleet) restartLoop(t testing.TB, i int) {
+	t.Helper()
+	f.loops[i] = spawnEnv(t, f.env, f.bin, f.loopArgs[i]...)
+}
+
+// parts are the server's processes: rrr server, or the loops.
+func (f *fleet) parts() []*proc {
+	if f.loopArgs != nil {
+		return append([]*proc{}, f.loops...)
+	}
+	return []*proc{f.server}
+}
+
+// loopFlags keeps of the server's flags those loop takes.
+func loopFlags(loop string, serverArgs []string) []string {
+	takes := map[string][]string{"dispatcher": {"--interval"}, "arbiter": {"--sweep-interval", "--watch-interval"}, "persister": {"--keep"}}
+	var out []string
+	for i := 0; i+1 < len(serverArgs); i += 2 {
+		for _, f := range takes[loop] {
+			if serverArgs[i] == f {
+				out = append(out, serverArgs[i], serverArgs[i+1])
+			}
+		}
+	}
+	return out
 }
 
 // restartWorker starts worker i again (after it was killed), with its id.
@@ -209,7 +262,7 @@ func (f *fleet) descendants(pid int) map[int]string {
 // owned are the fleet's own processes that still run.
 func (f *fleet) owned() map[int]bool {
 	own := map[int]bool{}
-	for _, p := range append([]*proc{f.server}, f.workers...) {
+	for _, p := range append(f.parts(), f.workers...) {
 		if !p.exited() {
 			own[p.pid()] = true
 		}
