@@ -76,6 +76,10 @@ const (
 	FFormat     = "format"      // the result format the report was read as
 	// FBatch is the id of the batch the trial ran in, and FBatchSize how
 	// many spec files it held; absent on a trial that ran alone.
+	// FCrashed is set on an error trial whose slave ("slave") or runner
+	// ("runner") died under it while its worker lived on; two such trials
+	// fail their task (lib.lua settle), since the spec is what kills them.
+	FCrashed   = "crashed"
 	FBatch     = "batch"
 	FBatchSize = "batch_size"
 	// FBatchShareSec is the spec's share of its batch's time in seconds,
@@ -107,6 +111,16 @@ const (
 	StatusCancelled = "cancelled"
 	StatusFailed    = "failed"
 )
+
+// Values of FCrashed: what died under the trial.
+const (
+	CrashedSlave  = "slave"
+	CrashedRunner = "runner"
+)
+
+// CrashLimit is how many trials of a task may crash their slave or runner
+// before the task fails (lib.lua settle keeps the same number).
+const CrashLimit = 2
 
 // ReasonMaxFailures starts the status_reason of a taskset stopped by its
 // max_failures (lib.lua settle): "max failures reached: 3 specs failed".

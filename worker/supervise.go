@@ -216,7 +216,11 @@ func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 	case e.normal():
 		msg = fmt.Sprintf("slave %s exited: %s", p.key, how)
 	}
-	marked := r.markTrials(ctx, p.key, msg)
+	crashed := ""
+	if stopping == "" && !e.normal() {
+		crashed = schema.CrashedSlave
+	}
+	marked := r.markTrials(ctx, p.key, msg, crashed)
 	if e.normal() {
 		return
 	}
@@ -240,7 +244,7 @@ func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 
 // markTrials finishes the unfinished trials of a slave as error; a slave
 // runs one trial at a time, so only its last few can be unfinished.
-func (r *tasksetRun) markTrials(ctx context.Context, slave, msg string) int {
+func (r *tasksetRun) markTrials(ctx context.Context, slave, msg, crashed string) int {
 	trials, err := r.w.c.Redis().LRange(ctx, schema.SlaveTrials(slave), -3, -1).Result()
 	if err != nil {
 		r.log.Error().Err(err).Msgf("read the trials of %s", slave)
@@ -253,8 +257,11 @@ func (r *tasksetRun) markTrials(ctx context.Context, slave, msg string) int {
 		if (err != nil && !errors.Is(err, redis.Nil)) || status != "" {
 			continue
 		}
-		ok, err := r.w.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusError,
-			Fields: map[string]string{schema.FError: msg}})
+		fields := map[string]string{schema.FError: msg}
+		if crashed != "" {
+			fields[schema.FCrashed] = crashed
+		}
+		ok, err := r.w.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusError, Fields: fields})
 		if err != nil && !errors.Is(err, schema.ErrInvalid) {
 			r.log.Error().Err(err).Msgf("mark trial %s error", trial)
 		}

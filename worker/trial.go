@@ -134,6 +134,9 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 			msg += " (" + res.Describe() + ")"
 		}
 		out.fields[schema.FError] = msg + "; it is started again for the next trial"
+		if out.status == schema.StatusError && !res.Cancelled {
+			out.fields[schema.FCrashed] = schema.CrashedRunner
+		}
 		s.runnerBroke(msg)
 	}
 	return out

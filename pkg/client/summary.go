@@ -225,6 +225,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 			WriteFailedSpec(w, t, opt.OutputLines)
 		}
 	}
+	writeCrashes(w, s)
 	if len(flaky) > 0 {
 		fmt.Fprintf(w, "\nflaky specs (%d), failed then passed:\n", len(flaky))
 		for _, t := range flaky {
@@ -485,4 +486,25 @@ func (b Balance) String() string {
 		fmt.Fprintf(&sb, "; efficiency %.0f%% (lower bound / trials' wall time)", 100*e)
 	}
 	return sb.String()
+}
+
+// writeCrashes names, for every slave or runner that died under a trial,
+// the spec it was running, whatever became of the spec after.
+func writeCrashes(w io.Writer, s *model.Snapshot) {
+	var lines []string
+	for _, t := range s.Tasks {
+		for _, tr := range t.Trials {
+			if tr.Crashed == "" {
+				continue
+			}
+			lines = append(lines, fmt.Sprintf("  %s: its %s died under it (%s) [%s]", t.SpecFile, tr.Crashed, tr.Error, tr.Slave))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nslaves or runners that died while running a spec (%d):\n", len(lines))
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
 }

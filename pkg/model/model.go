@@ -131,6 +131,9 @@ type Trial struct {
 	Format     string `json:"format,omitempty"`
 	// Batch is the id of the batch of spec files the trial ran in, and
 	// BatchSize how many it held (docs/batches.md); empty when it ran alone.
+	// Crashed says what died under an error trial: "slave" or "runner"
+	// (schema.FCrashed); empty otherwise.
+	Crashed   string `json:"crashed,omitempty"`
 	Batch     string `json:"batch,omitempty"`
 	BatchSize int    `json:"batch_size,omitempty"`
 	// BatchShareSec is the spec's share of its batch's time: the batch's
@@ -400,7 +403,8 @@ func DecodeTrial(key string, h map[string]string) (Trial, error) {
 		ExitCode: d.optInt(schema.FExitCode), Signal: d.str(schema.FSignal), Error: d.str(schema.FError),
 		OutputPath: d.str(schema.FOutputPath), Stdout: d.str(schema.FStdout), Stderr: d.str(schema.FStderr),
 		Format: d.str(schema.FFormat), Report: d.cases(schema.FReport),
-		Batch: d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
+		Crashed: d.str(schema.FCrashed),
+		Batch:   d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
 	}
 	return t, d.err
 }

@@ -127,7 +127,7 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
   if tf[2] and tf[2] ~= '' then return {'settled', ''} end
   if hget(ts, 'status') ~= 'running' then return {'stopped', ''} end
 
-  local passed, pending, running, failures, errors = 0, 0, 0, 0, 0
+  local passed, pending, running, failures, errors, crashes = 0, 0, 0, 0, 0, 0
   local verdict
   -- LRANGE fails on a key of another type: only then is its type read.
   local listed = redis.pcall('LRANGE', trials, 0, -1)
@@ -143,13 +143,17 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
       end
     end
     for _, k in ipairs(listed) do
-      local s = hget(k, 'status')
+      local f = redis.call('HMGET', k, 'status', 'crashed')
+      local s = f[1] or ''
       if s == 'passed' then passed = passed + 1
       elseif s == 'pending' then pending = pending + 1
       elseif s == '' then running = running + 1
       elseif is_trial_failure(s) then
         failures = failures + 1
-        if s == 'error' then errors = errors + 1 end
+        if s == 'error' then
+          errors = errors + 1
+          if f[2] and f[2] ~= '' then crashes = crashes + 1 end
+        end
       end
     end
     if passed > 0 then verdict = 'passed'
@@ -157,7 +161,13 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
     elseif running > 0 then return {'running', ''}
     else
       local max_trials = tonumber(hget(ts, 'max_trials')) or 1
-      if failures >= max_trials then verdict = 'failed' end
+      -- A spec that killed what ran it twice (schema.CrashLimit) is
+      -- failed: retried, it would kill a slave on every worker.
+      if failures >= max_trials or crashes >= 2 then verdict = 'failed' end
+      if crashes >= 2 then
+        redis.call('HSET', task, 'error', 'its trials killed their slave or runner ' .. crashes ..
+          ' times: failed as a test failure, without more trials')
+      end
     end
   end
 
@@ -179,7 +189,7 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
   if tf[3] and tf[3] ~= '' then redis.call('LREM', queue, 0, task) end
   if verdict == 'failed' then
     redis.call('HINCRBY', ts, 'failed_count', 1)
-    if errors == failures then
+    if errors == failures and crashes < 2 then
       redis.call('HSET', task, 'failure_kind', 'error')
       redis.call('HINCRBY', ts, 'error_count', 1)
     end

@@ -21,6 +21,10 @@
  *           to save states: it cannot change a verdict)
  *   BOUND   n > 0: assert at most n trials per task (n = MAXT+1 is
  *           expected to FAIL: docs/model.md, "trials per task")
+ *   (lib.lua settle also fails a task two of whose trials killed their
+ *   slave or runner, `crashed`: with max_trials <= 2, as here, two failed
+ *   trials fail the task anyway, so that rule adds no behaviour to these
+ *   configurations and is not modelled apart.)
  *   MAXF    n > 0: max_failures, the taskset fails once n tasks failed
  *           with tasks left (lib.lua settle)
  *   HOT     which path a slave's trial takes: 0 take_task, start_trial and
@@ -42,7 +46,7 @@
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua ab5a946ec27f0cfee05795c03e2cc2a5ebcb5e45f1115fb0737c915e78a610ba
+ * script lib.lua 8b444d9894cb3c34c0bf21986a203fb89953c10b6fe2c9abc2d1e874432371e0
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
