@@ -15,7 +15,10 @@
 //     taskset with its JSON document and the logs and outputs as files;
 //  4. folds the duration of each spec's fastest passed trial into the
 //     estimates of the taskset's class (record_persisted: an exponential
-//     moving average, so estimates follow recent runs; once per taskset);
+//     moving average, so estimates follow recent runs; once per taskset),
+//     and appends each spec's outcome (passed the first time, flaky,
+//     failed, errored) to the class's history, which `rrr flaky` reads: in
+//     the same script, so a taskset persisted twice counts once;
 //  5. sets an expiry (Keep, 24 h) on every Redis key of the taskset: the
 //     hash and its lists, every task and trial, every worker log, and every
 //     slave that worked on it;

@@ -191,7 +191,7 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 		class = schema.DefaultTasksetClass
 	}
 	durations := Durations(snap)
-	first, err := p.c.RecordPersisted(ctx, ts, class, durations)
+	first, err := p.c.RecordPersisted(ctx, ts, class, durations, Outcomes(snap))
 	if err != nil {
 		return err
 	}
@@ -306,6 +306,20 @@ func Durations(s *model.Snapshot) map[string]float64 {
 			if old, ok := out[t.SpecFile]; !ok || d < old {
 				out[t.SpecFile] = d
 			}
+		}
+	}
+	return out
+}
+
+// Outcomes returns, per spec file with a verdict, its letter in the
+// history of the class (model.Task.Outcome): passed the first time, flaky,
+// failed or errored. Specs without a verdict (a cancelled taskset) say
+// nothing of the spec and are left out.
+func Outcomes(s *model.Snapshot) map[string]string {
+	out := map[string]string{}
+	for _, t := range s.Tasks {
+		if o := t.Outcome(); o != "" {
+			out[t.SpecFile] = o
 		}
 	}
 	return out

@@ -376,3 +376,30 @@ func TestPersistWaitsForTrialsStillRunning(t *testing.T) {
 		require.Contains(t, errs[trials["stuck"]], "still running 10s after the taskset ended")
 	})
 }
+
+// The persister appends each spec's outcome to the history of its class,
+// once however often the taskset is persisted.
+func TestPersistRecordsTheHistoryOnce(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(t, b)
+		ts, worker, _ := e.finished(t, "h1")
+		p := e.persister(t, "p")
+		require.NoError(t, p.Persist(ctx, ts))
+		require.NoError(t, p.Persist(ctx, ts), "a second time, as after a crash before the ack")
+		h, err := e.c.History(ctx, "unit")
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{
+			"spec/a_spec.rb": schema.HistoryPassed, // passed at its first trial
+			"b_spec.rb":      schema.HistoryFlaky,  // failed, then passed
+			"c_spec.rb":      schema.HistoryFailed,
+		}, h)
+
+		_, err = e.c.ReleaseWorker(ctx, worker, ts)
+		require.NoError(t, err)
+		ts2, _, _ := e.finished(t, "h2")
+		require.NoError(t, p.Persist(ctx, ts2))
+		h, err = e.c.History(ctx, "unit")
+		require.NoError(t, err)
+		require.Equal(t, "FF", h["b_spec.rb"], "oldest first, one letter per taskset")
+	})
+}

@@ -63,6 +63,10 @@ type TasksetSpec struct {
 	// RerunOf is the key of the taskset whose failures this one runs again
 	// (rrr start --rerun-failed).
 	RerunOf string
+	// Quarantined maps the spec files that run in quarantine to the reason
+	// (ActiveQuarantine): their tasks get FQuarantined. Specs of the map
+	// that are not in Specs are ignored.
+	Quarantined map[string]string
 }
 
 // Validate fills defaults and checks the values a script cannot check.
@@ -181,11 +185,19 @@ func (c *Client) CreateTaskset(ctx context.Context, id string, spec TasksetSpec)
 	keys := make([]string, 0, 7+len(spec.Specs))
 	keys = append(keys, ts, Tasks(ts), TasksLeft(ts), TaskQueue(ts), c.Keys.ActiveTaskset(),
 		c.Keys.DispatcherQueue(), c.Keys.Estimate(spec.TasksetClass))
-	args := make([]any, 0, 1+len(fields)+len(spec.Specs))
+	args := make([]any, 0, 2+len(fields)+2*len(spec.Quarantined)+len(spec.Specs))
 	args = append(args, len(fields)/2)
 	for _, f := range fields {
 		args = append(args, f)
 	}
+	var quarantined []any
+	for _, s := range spec.Specs {
+		if reason, ok := spec.Quarantined[s]; ok {
+			quarantined = append(quarantined, s, reason)
+		}
+	}
+	args = append(args, len(quarantined)/2)
+	args = append(args, quarantined...)
 	for _, s := range spec.Specs {
 		keys = append(keys, Task(ts, s))
 		args = append(args, s)
@@ -678,14 +690,20 @@ func (c *Client) RegisterSlave(ctx context.Context, taskset, slave string, ttl t
 const EstimateWeight = 0.5
 
 // RecordPersisted folds the durations (seconds) of a persisted taskset's
-// passed specs into the estimates of class and marks the taskset persisted;
-// false when it was persisted before.
-func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, durations map[string]float64) (bool, error) {
-	args := []any{EstimateWeight}
+// passed specs into the estimates of class, appends the outcome of each
+// spec with a verdict (History* letters) to the class's history, and marks
+// the taskset persisted; false when it was persisted before, and then
+// nothing is counted again.
+func (c *Client) RecordPersisted(ctx context.Context, taskset, class string, durations map[string]float64, outcomes map[string]string) (bool, error) {
+	args := make([]any, 0, 3+2*len(durations)+2*len(outcomes))
+	args = append(args, EstimateWeight, HistoryRuns, len(durations))
 	for spec, d := range durations {
 		args = append(args, spec, strconv.FormatFloat(d, 'f', 3, 64))
 	}
-	n, err := scriptRecordPersisted.Run(ctx, c.rdb, []string{taskset, c.Keys.Estimate(class)}, args...).Int()
+	for spec, o := range outcomes {
+		args = append(args, spec, o)
+	}
+	n, err := scriptRecordPersisted.Run(ctx, c.rdb, []string{taskset, c.Keys.Estimate(class), c.Keys.History(class)}, args...).Int()
 	if err != nil {
 		return false, scriptErr("record persisted", err)
 	}

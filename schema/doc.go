@@ -23,6 +23,8 @@
 //	$NS:worker                          set    keys of known workers
 //	$NS:protocol_version          (ext) string the fleet's protocol version (CheckProtocol)
 //	$NS:estimate_sec:$CLASS             hash   spec file -> estimated seconds (3 decimals)
+//	$NS:history:$CLASS            (ext) hash   spec file -> outcome letters of its last runs (P, F, X, E)
+//	$NS:quarantine:$CLASS         (ext) hash   spec file -> JSON {reason, added_at, expires_at, by}
 //	$NS:taskset:$TS                     hash   see Taskset fields (F*); (ext) runner: a persistent
 //	                                           runner of the trials instead of trial_command
 //	                                           ("pytest", "rspec" or a command; docs/runners.md)
@@ -38,7 +40,7 @@
 //	  …:batched                   (ext) set    tasks that ran in a batch; taken again, they run alone
 //	  …:events                    (ext) channel pub/sub: started, queued, settled, finished
 //	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file
-//	                                           (+ext requeued, failure_kind, error)
+//	                                           (+ext requeued, failure_kind, error, quarantined)
 //	  …:trial                           list   trial keys
 //	$NS:taskset:$TS:task:$TK:trial:$TR  hash   task, slave, started_at, finished_at, status,
 //	                                           stdout, stderr, passed, pending, failed (+ext)
@@ -83,6 +85,17 @@
 // <error>. A task whose trial list holds another type (a corrupt key) is
 // settled the same way at once, with its error field naming the key; no
 // trial starts on it.
+//
+// # Quarantine
+//
+// A task created with quarantined (the reason; the client copies it from
+// the class's quarantine hash, leaving out expired entries) runs as any
+// other and gets its failed verdict as usual, but settle counts it in the
+// taskset's quarantined_failed_count as well as failed_count, and the
+// taskset fails only for failed_count - quarantined_failed_count > 0
+// (lib.lua failing_count); max_failures counts only those, and error_count
+// leaves quarantined tasks out. docs/protocol.md, "History and
+// quarantine".
 //
 // # Batches
 //
@@ -129,6 +142,7 @@
 //	stamp             hash fields set to the Redis time
 //	start_worker_log  a worker's log of a taskset, once
 //	register_slave    a slave joins a taskset, with its heartbeat
-//	record_persisted  fold passed durations into the estimates, once per taskset
+//	record_persisted  fold passed durations into the estimates and outcomes into the
+//	                  history, once per taskset
 //	expire_tasks      the expiry of a chunk of tasks, their trial lists and trials
 package schema

@@ -29,6 +29,10 @@ const (
 	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
 	FMaxFailures     = "max_failures"      // stop once this many specs failed for good (absent: no limit)
 	FRerunOf         = "rerun_of"          // the taskset whose failures this one runs again
+	// FQuarantinedFailedCount counts the failed tasks that were
+	// quarantined (FQuarantined): they are part of failed_count but do not
+	// fail the taskset, nor count toward max_failures or error_count.
+	FQuarantinedFailedCount = "quarantined_failed_count"
 	// Batches (docs/batches.md): set by the client when the trials run
 	// several spec files at once ({files}, or a runner that batches).
 	FBatchMax       = "batch_max"        // most spec files in a batch (>= 2; absent: no batches)
@@ -51,6 +55,11 @@ const (
 	// error and blame the infrastructure, not the tests. A task may carry
 	// FError too, when it was settled without trials to read.
 	FFailureKind = "failure_kind"
+	// FQuarantined (ext) is the reason the spec was quarantined when the
+	// taskset was created (create_taskset, from $NS:quarantine:<class>):
+	// its failure is counted in quarantined_failed_count and does not fail
+	// the taskset. Absent: not quarantined.
+	FQuarantined = "quarantined"
 )
 
 // FailureError is the FFailureKind of a task that failed by errors alone.

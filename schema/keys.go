@@ -50,6 +50,16 @@ func (k Keys) Workers() string { return k.ns + ":worker" }
 // Estimate is a hash: spec file -> estimated seconds, for one taskset class.
 func (k Keys) Estimate(class string) string { return k.ns + ":estimate_sec:" + class }
 
+// History (ext) is a hash: spec file -> its outcomes in the last tasksets
+// of the class that gave it a verdict, one letter each, oldest first (the
+// History* constants), at most HistoryRuns of them (record_persisted).
+func (k Keys) History(class string) string { return k.ns + ":history:" + class }
+
+// Quarantine (ext) is a hash: spec file -> a QuarantineEntry as JSON, for
+// one taskset class. A quarantined spec runs, but its failure does not
+// fail the taskset (docs/protocol.md, "Quarantine").
+func (k Keys) Quarantine(class string) string { return k.ns + ":quarantine:" + class }
+
 // Taskset is the hash of the taskset with id id.
 func (k Keys) Taskset(id string) string { return k.ns + ":taskset:" + id }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the SPIN model of the task and taskset state machines
-# (schema/spin/taskset.pml; docs/model.md says what it proves) in eleven
+# (schema/spin/taskset.pml; docs/model.md says what it proves) in thirteen
 # configurations: exhaustive where the state space allows, bit-state beyond,
 # and the liveness property under weak fairness on the smallest one. Fails
 # on any error, on a search that hits its memory limit, and when the bound
@@ -22,6 +22,8 @@ configs=(
   "bitstate-2arbiters|-DNT=1 -DNA=2 -DMAXT=1 -DDEATHS=1 -DCANCEL=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
   "exhaustive-maxfail|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=1 -DMAXF=1|-DSAFETY -DNOCLAIM -DCOLLAPSE|-m200000|ok"
   "bitstate-maxfail|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=1 -DCANCEL=0 -DMAXF=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
+  "exhaustive-quarantine|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=1 -DMAXF=1 -DQUAR=1|-DSAFETY -DNOCLAIM -DCOLLAPSE|-m200000|ok"
+  "bitstate-quarantine|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=1 -DCANCEL=0 -DQUAR=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
   "bitstate-2tasks|-DNT=2 -DNA=1 -DMAXT=1 -DDEATHS=1 -DCANCEL=1|-DSAFETY -DNOCLAIM -DBITSTATE|-m200000 -w24|ok"
   "liveness|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=1|-DCOLLAPSE -DNFAIR=3|-a -f -m200000 -N ends|ok"
   "liveness-arbiter|-DNT=1 -DNA=1 -DMAXT=1 -DDEATHS=0 -DCANCEL=0 -DPERSIST=0 -DHOT=0|-DCOLLAPSE -DNFAIR=3|-a -f -m200000 -N ends|ok"

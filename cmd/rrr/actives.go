@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -36,9 +35,7 @@ func activesAction(c *cli.Context) error {
 		return clientErr(err)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(as)
+		return printJSON(c.App.Writer, as)
 	}
 	now := time.Now()
 	if t, err := rdb.Time(c.Context).Result(); err == nil {

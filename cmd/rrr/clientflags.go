@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -235,6 +236,23 @@ func (r redisLog) Printf(_ context.Context, format string, v ...any) { r.l.Debug
 
 // clientErr maps a client error to an exit: usage errors exit 2, a
 // signal before the taskset existed 3, the rest 4.
+// withClient runs do with a client of the fleet's Redis, closed after.
+func withClient(c *cli.Context, do func(*client.Client) error) error {
+	cl, rdb, err := newClient(c.Context, c)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	return do(cl)
+}
+
+// printJSON writes v as indented JSON, for scripts (--json).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func clientErr(err error) error {
 	switch {
 	case err == nil:

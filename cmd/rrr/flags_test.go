@@ -62,6 +62,9 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"persister", "redis-wait", "exit at once"},
 		{"worker", "redis-wait", "exit at once"},
 		{"local", "max-failures", "no limit"},
+		{"flaky", "runs", refused},
+		{"flaky", "limit", "no limit"},
+		{"quarantine add", "expires", "never expires"},
 	}
 
 	// Every number or time flag is in the table.
@@ -69,13 +72,20 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 	for _, tc := range cases {
 		listed[tc.cmd+" --"+tc.flag] = true
 	}
+	var all []*cli.Command
 	for _, cmd := range commands() {
+		all = append(all, cmd)
+		for _, sub := range cmd.Subcommands {
+			all = append(all, &cli.Command{Name: cmd.Name + " " + sub.Name, Flags: sub.Flags})
+		}
+	}
+	for _, cmd := range all {
 		for _, f := range cmd.Flags {
 			name := f.Names()[0]
 			switch f := f.(type) {
 			case *cli.IntFlag:
 			case *cli.StringFlag:
-				if d, err := parseDuration(name, f.Value); name != "timeout" && (err != nil || d == 0) {
+				if d, err := parseExpiry(name, f.Value); name != "timeout" && (err != nil || d == 0) {
 					continue
 				}
 			default:
@@ -95,6 +105,8 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 				args = append(taskset(tc.cmd), "--"+tc.flag, "0", "nothing-matches.sh")
 			case "waitfor":
 				args = []string{"--redis", noRedis, tc.cmd, "--" + tc.flag, "0", "KEY"}
+			case "quarantine add":
+				args = []string{"--redis", noRedis, "quarantine", "add", "--reason", "why", "--" + tc.flag, "0", "a_spec.rb"}
 			default:
 				args = []string{"--redis", noRedis, tc.cmd, "--" + tc.flag, "0"}
 			}

@@ -70,7 +70,7 @@ func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		localCommand(),
 		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
-		activesCommand(), nodesCommand(), webCommand(),
+		activesCommand(), nodesCommand(), flakyCommand(), quarantineCommand(), webCommand(),
 		serverCommand(),
 		dispatcherCommand(),
 		arbiterCommand(),
@@ -81,6 +81,9 @@ func commands() []*cli.Command {
 	}
 	for _, c := range cmds {
 		c.OnUsageError = usageError
+		for _, sub := range c.Subcommands {
+			sub.OnUsageError = usageError
+		}
 	}
 	return cmds
 }

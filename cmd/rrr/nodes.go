@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/client"
@@ -35,9 +33,7 @@ func nodesAction(c *cli.Context) error {
 		return clientErr(err)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(live)
+		return printJSON(c.App.Writer, live)
 	}
 	client.WriteNodes(c.App.Writer, cl.Schema.Keys, live, dead)
 	return nil

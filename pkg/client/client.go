@@ -226,6 +226,9 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 			c.say("batches: up to %d spec files, %.1fs of estimates, over %d slaves", ts.BatchMax, ts.BatchTargetSec, ts.BatchSlaves)
 		}
 	}
+	if err := c.quarantine(ctx, &ts); err != nil {
+		return "", err
+	}
 	id, err := NewTasksetID(name, c.now(), nil)
 	if err != nil {
 		return "", err
@@ -238,6 +241,29 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 	}
 	c.say("created taskset %s: %d specs for workers of type %q", key, len(specs), ts.WorkerType)
 	return key, nil
+}
+
+// quarantine marks the specs of ts that are in the quarantine of its class
+// and have not expired: they run, but their failures do not fail it.
+func (c *Client) quarantine(ctx context.Context, ts *schema.TasksetSpec) error {
+	class := ts.TasksetClass
+	if class == "" {
+		class = schema.DefaultTasksetClass
+	}
+	q, err := c.Schema.ActiveQuarantine(ctx, class)
+	if err != nil {
+		return err
+	}
+	ts.Quarantined = map[string]string{}
+	for _, spec := range ts.Specs {
+		if reason, ok := q[spec]; ok {
+			ts.Quarantined[spec] = reason
+		}
+	}
+	if n := len(ts.Quarantined); n > 0 {
+		c.say("quarantine: %d spec file(s) of class %q run in quarantine: their failures do not fail the taskset (rrr quarantine list)", n, class)
+	}
+	return nil
 }
 
 // fleetDefaults fills the rsync remote path and options from

@@ -4,8 +4,11 @@
 // channel, reading at least once a second), shows live progress, and
 // writes the summary a CI log needs: failed specs with their output, flaky
 // specs, the slowest specs and the balance of the run. It also cancels,
-// lists active tasksets and live workers, and shows a taskset from Redis
-// or, once it expired there, from the results store.
+// lists active tasksets and live workers, shows a taskset from Redis or,
+// once it expired there, from the results store, ranks the flakiest specs
+// of a class from its history (Flaky), and marks the quarantined specs of a
+// taskset as it creates it: their failures do not fail it, and the summary
+// lists them apart.
 //
 // The commands in cmd/rrr are thin wiring around Client; `rrr local` uses
 // the same Start (without upload), Wait and WriteSummary.

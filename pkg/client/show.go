@@ -43,6 +43,9 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	if c.Errored > 0 {
 		errored = fmt.Sprintf(", %d errored (crashed, not a test failure)", c.Errored)
 	}
+	if c.Quarantined > 0 {
+		errored += fmt.Sprintf(", %d failed in quarantine (not failing the taskset)", c.Quarantined)
+	}
 	fmt.Fprintf(tw, "specs\t%d: %d passed, %d pending, %d failed%s, %d flaky, %d without a verdict, %d not run\n",
 		c.Total, c.Passed, c.Pending, c.Failed, errored, c.Flaky, c.Unsettled, c.NotRun)
 	created := stamp(s.CreatedAt)
@@ -88,7 +91,11 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		if ft := FinalTrial(t); ft != nil && ft.BatchSize > 1 {
 			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, trialStatuses(t))
+		statuses := trialStatuses(t)
+		if t.Quarantined != "" {
+			statuses += "\tquarantined: " + t.Quarantined
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, statuses)
 		if opt.Verbose {
 			for i, tr := range t.Trials {
 				fmt.Fprintf(tw, "      trial %d: %s\n", i+1, TrialLine(tr))

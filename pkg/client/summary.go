@@ -17,51 +17,14 @@ func IsFailure(status string) bool {
 	return status == schema.StatusFailed || status == schema.StatusError || status == schema.StatusTimeout
 }
 
-// FinalTrial is the trial that stands for the task: the first passed one
-// of a passed task, the first pending one of a pending task, else the last
-// finished one; nil when no trial finished.
-func FinalTrial(t model.Task) *model.Trial {
-	want := ""
-	switch t.Status {
-	case schema.StatusPassed, schema.StatusPending:
-		want = t.Status
-	}
-	var last *model.Trial
-	for i := range t.Trials {
-		tr := &t.Trials[i]
-		if want != "" && tr.Status == want {
-			return tr
-		}
-		if tr.Status != "" {
-			last = tr
-		}
-	}
-	return last
-}
+// FinalTrial is the trial that stands for the task (model.Task.FinalTrial).
+func FinalTrial(t model.Task) *model.Trial { return t.FinalTrial() }
 
-// FlakyTrials are the trials that make a task flaky: those that failed or
-// timed out before the trial that passed it ended. A trial that could not
-// run (error) says nothing about the test, and a duplicate stopped after
-// the verdict (the taskset ended) is no failure of it.
-func FlakyTrials(t model.Task) []model.Trial {
-	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
-		return nil
-	}
-	ft := FinalTrial(t)
-	if ft == nil {
-		return nil
-	}
-	var out []model.Trial
-	for _, tr := range t.Trials {
-		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
-			out = append(out, tr)
-		}
-	}
-	return out
-}
+// FlakyTrials are the trials that make a task flaky (model.Task.FlakyTrials).
+func FlakyTrials(t model.Task) []model.Trial { return t.FlakyTrials() }
 
 // IsFlaky reports whether a task failed, then passed (see FlakyTrials).
-func IsFlaky(t model.Task) bool { return len(FlakyTrials(t)) > 0 }
+func IsFlaky(t model.Task) bool { return t.IsFlaky() }
 
 // Balance measures how well a run used its slaves.
 type Balance struct {
@@ -134,6 +97,9 @@ type Counts struct {
 	// Errored specs failed by errors alone (their trials crashed or were
 	// lost: model.Task.Verdict); they are not in Failed.
 	Errored int
+	// Quarantined specs failed (or errored) in quarantine: they are in
+	// neither Failed nor Errored, and did not fail the taskset.
+	Quarantined int
 }
 
 // CountSpecs counts the verdicts of s's tasks. Unsettled specs have no
@@ -141,14 +107,16 @@ type Counts struct {
 func CountSpecs(s *model.Snapshot) Counts {
 	c := Counts{Total: len(s.Tasks)}
 	for _, t := range s.Tasks {
-		switch t.Verdict() {
-		case schema.StatusError:
+		switch v := t.Verdict(); {
+		case t.Status == schema.StatusFailed && t.Quarantined != "":
+			c.Quarantined++
+		case v == schema.StatusError:
 			c.Errored++
-		case schema.StatusPassed:
+		case v == schema.StatusPassed:
 			c.Passed++
-		case schema.StatusPending:
+		case v == schema.StatusPending:
 			c.Pending++
-		case schema.StatusFailed:
+		case v == schema.StatusFailed:
 			c.Failed++
 		default:
 			if FinalTrial(t) == nil {
@@ -202,9 +170,11 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict == TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
-	var failed, errored, flaky []model.Task
+	var failed, errored, quarantined, flaky []model.Task
 	for _, t := range s.Tasks {
 		switch {
+		case t.Status == schema.StatusFailed && t.Quarantined != "":
+			quarantined = append(quarantined, t)
 		case t.Verdict() == schema.StatusError:
 			errored = append(errored, t)
 		case t.Status == schema.StatusFailed:
@@ -222,6 +192,12 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if len(errored) > 0 {
 		fmt.Fprintf(w, "\nspecs that errored (%d): every trial crashed, was lost or could not run; not a test failure:\n", len(errored))
 		for _, t := range errored {
+			WriteFailedSpec(w, t, opt.OutputLines)
+		}
+	}
+	if len(quarantined) > 0 {
+		fmt.Fprintf(w, "\nquarantined specs that failed (%d); they do not fail the taskset:\n", len(quarantined))
+		for _, t := range quarantined {
 			WriteFailedSpec(w, t, opt.OutputLines)
 		}
 	}
@@ -261,6 +237,7 @@ func Headline(s *model.Snapshot, v Verdict, note string) string {
 	add(c.Pending, "pending")
 	add(c.Failed, "failed")
 	add(c.Errored, "errored")
+	add(c.Quarantined, "failed in quarantine")
 	add(c.Flaky, "flaky")
 	add(c.Unsettled, "without a verdict")
 	add(c.NotRun, "not run")
@@ -314,6 +291,9 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 		fmt.Fprintf(w, "\n== %s: error: %d trial(s), none ran to a test result (crashed or lost)\n", t.SpecFile, len(t.Trials))
 	} else {
 		fmt.Fprintf(w, "\n== %s: failed after %d trial(s)\n", t.SpecFile, len(t.Trials))
+	}
+	if t.Quarantined != "" {
+		fmt.Fprintf(w, "   quarantined: %s\n", t.Quarantined)
 	}
 	if t.Error != "" {
 		fmt.Fprintf(w, "   %s\n", t.Error)

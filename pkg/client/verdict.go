@@ -65,7 +65,8 @@ func (v Verdict) String() string {
 // failure only when it finished by itself with a spec that failed a test;
 // one that was stopped with a reason (its setup failed, slaves kept
 // crashing), or whose failed specs only errored (error_count: their trials
-// crashed or were lost), is an infrastructure error.
+// crashed or were lost), is an infrastructure error. Quarantined specs
+// that failed (quarantined_failed_count) count for neither.
 func VerdictOf(ts model.Taskset) Verdict {
 	switch ts.Status {
 	case schema.StatusSucceeded:
@@ -74,7 +75,8 @@ func VerdictOf(ts model.Taskset) Verdict {
 		return Cancelled
 	case schema.StatusFailed:
 		byTests := ts.StatusReason == "" || strings.HasPrefix(ts.StatusReason, schema.ReasonMaxFailures)
-		if ts.FailedCount > ts.ErrorCount && byTests {
+		// Quarantined failures fail nothing; errors are infrastructure.
+		if ts.FailedCount-ts.QuarantinedFailedCount > ts.ErrorCount && byTests {
 			return TestsFailed
 		}
 		return Infra

@@ -30,6 +30,9 @@ const (
 	// PropBatch is "<batch id> of <N>" when that trial ran in a batch of N
 	// spec files (docs/batches.md); the suite still holds this spec's cases only.
 	PropBatch = "rrr.batch"
+	// PropQuarantined is the reason the spec ran in quarantine: its
+	// failure, still reported, did not fail the taskset.
+	PropQuarantined = "rrr.quarantined"
 )
 
 // Testsuites is the document: one suite per spec file.
@@ -138,6 +141,9 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 	flaky := client.IsFlaky(t)
 	if flaky {
 		ts.Properties = append(ts.Properties, Property{PropFlaky, "true"})
+	}
+	if t.Quarantined != "" {
+		ts.Properties = append(ts.Properties, Property{PropQuarantined, t.Quarantined})
 	}
 	if ft == nil && t.Status == schema.StatusFailed {
 		// settled without trials to read (a corrupt trial list): an error

@@ -196,3 +196,28 @@ func TestWriteFile(t *testing.T) {
 	require.Equal(t, os.FileMode(0o644), st.Mode().Perm())
 	require.Error(t, junit.WriteFile(filepath.Join(t.TempDir(), "no", "dir.xml"), run()))
 }
+
+// A quarantined spec that failed keeps its failure in the report, with
+// the reason as the suite property rrr.quarantined.
+func TestQuarantinedSpecIsMarked(t *testing.T) {
+	s := run()
+	s.Tasks[1].Quarantined = "flaky on CI, #123"
+	doc := junit.Build(s)
+	var found bool
+	for _, suite := range doc.Suites {
+		var q string
+		for _, p := range suite.Properties {
+			if p.Name == junit.PropQuarantined {
+				q = p.Value
+			}
+		}
+		if suite.Name != "spec/fail_spec.rb" {
+			require.Empty(t, q, suite.Name)
+			continue
+		}
+		found = true
+		require.Equal(t, "flaky on CI, #123", q)
+		require.Equal(t, 1, suite.Failures, "the failure stays visible")
+	}
+	require.True(t, found)
+}

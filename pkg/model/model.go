@@ -52,33 +52,36 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 
 // Taskset is a taskset hash.
 type Taskset struct {
-	Key                   string `json:"key"`
-	ID                    string `json:"id"`
-	Status                string `json:"status"`
-	StatusReason          string `json:"status_reason,omitempty"`
-	CreatedAt             Time   `json:"created_at"`
-	FinishedAt            Time   `json:"finished_at"`
-	PersistedAt           Time   `json:"persisted_at"`
-	SucceededCount        int    `json:"succeeded_count"`
-	FailedCount           int    `json:"failed_count"`
-	ErrorCount            int    `json:"error_count,omitempty"`
-	TaskCount             int    `json:"task_count"`
-	RsyncName             string `json:"rsync_name"`
-	SetupCommand          string `json:"setup_command"`
-	SlaveCommand          string `json:"slave_command,omitempty"`
-	TrialCommand          string `json:"trial_command"`
-	Runner                string `json:"runner,omitempty"`
-	ResultFormat          string `json:"result_format"`
-	WorkerType            string `json:"worker_type"`
-	MaxWorkers            int    `json:"max_workers"`
-	MaxTrials             int    `json:"max_trials"`
-	MaxFailures           int    `json:"max_failures,omitempty"`
-	RerunOf               string `json:"rerun_of,omitempty"`
-	TasksetClass          string `json:"taskset_class"`
-	UnknownSpecTimeoutSec int    `json:"unknown_spec_timeout_sec"`
-	LeastTimeoutSec       int    `json:"least_timeout_sec"`
-	RsyncRemotePath       string `json:"rsync_remote_path,omitempty"`
-	RsyncOptions          string `json:"rsync_options,omitempty"`
+	Key            string `json:"key"`
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	StatusReason   string `json:"status_reason,omitempty"`
+	CreatedAt      Time   `json:"created_at"`
+	FinishedAt     Time   `json:"finished_at"`
+	PersistedAt    Time   `json:"persisted_at"`
+	SucceededCount int    `json:"succeeded_count"`
+	FailedCount    int    `json:"failed_count"`
+	ErrorCount     int    `json:"error_count,omitempty"`
+	// QuarantinedFailedCount is the part of FailedCount whose tasks were
+	// quarantined: they do not fail the taskset.
+	QuarantinedFailedCount int    `json:"quarantined_failed_count,omitempty"`
+	TaskCount              int    `json:"task_count"`
+	RsyncName              string `json:"rsync_name"`
+	SetupCommand           string `json:"setup_command"`
+	SlaveCommand           string `json:"slave_command,omitempty"`
+	TrialCommand           string `json:"trial_command"`
+	Runner                 string `json:"runner,omitempty"`
+	ResultFormat           string `json:"result_format"`
+	WorkerType             string `json:"worker_type"`
+	MaxWorkers             int    `json:"max_workers"`
+	MaxTrials              int    `json:"max_trials"`
+	MaxFailures            int    `json:"max_failures,omitempty"`
+	RerunOf                string `json:"rerun_of,omitempty"`
+	TasksetClass           string `json:"taskset_class"`
+	UnknownSpecTimeoutSec  int    `json:"unknown_spec_timeout_sec"`
+	LeastTimeoutSec        int    `json:"least_timeout_sec"`
+	RsyncRemotePath        string `json:"rsync_remote_path,omitempty"`
+	RsyncOptions           string `json:"rsync_options,omitempty"`
 	// Batches (docs/batches.md); BatchMax < 2: none.
 	BatchMax       int     `json:"batch_max,omitempty"`
 	BatchTargetSec float64 `json:"batch_target_sec,omitempty"`
@@ -96,6 +99,9 @@ type Task struct {
 	FailureKind string `json:"failure_kind,omitempty"`
 	// Error says why a task was settled without trials to read.
 	Error string `json:"error,omitempty"`
+	// Quarantined is the reason the spec ran in quarantine ("" when it did
+	// not): its failure does not fail the taskset.
+	Quarantined string `json:"quarantined,omitempty"`
 	// EstimateSec is nil when the spec had no estimate.
 	EstimateSec *int    `json:"estimate_sec"`
 	Trials      []Trial `json:"trials"`
@@ -109,6 +115,68 @@ func (t Task) Verdict() string {
 		return schema.StatusError
 	}
 	return t.Status
+}
+
+// FinalTrial is the trial that stands for the task: the first passed one
+// of a passed task, the first pending one of a pending task, else the last
+// finished one; nil when no trial finished.
+func (t Task) FinalTrial() *Trial {
+	want := ""
+	switch t.Status {
+	case schema.StatusPassed, schema.StatusPending:
+		want = t.Status
+	}
+	var last *Trial
+	for i := range t.Trials {
+		tr := &t.Trials[i]
+		if want != "" && tr.Status == want {
+			return tr
+		}
+		if tr.Status != "" {
+			last = tr
+		}
+	}
+	return last
+}
+
+// FlakyTrials are the trials that make a task flaky: those that failed or
+// timed out before the trial that passed it ended. A trial that could not
+// run (error) says nothing about the test, and a duplicate stopped after
+// the verdict (the taskset ended) is no failure of it.
+func (t Task) FlakyTrials() []Trial {
+	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
+		return nil
+	}
+	ft := t.FinalTrial()
+	if ft == nil {
+		return nil
+	}
+	var out []Trial
+	for _, tr := range t.Trials {
+		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// IsFlaky reports whether a task failed, then passed (see FlakyTrials).
+func (t Task) IsFlaky() bool { return len(t.FlakyTrials()) > 0 }
+
+// Outcome is the task's letter in the history of its class
+// (schema.History*), "" when it has no verdict.
+func (t Task) Outcome() string {
+	switch {
+	case t.Status == "":
+		return ""
+	case t.Verdict() == schema.StatusError:
+		return schema.HistoryError
+	case t.Status == schema.StatusFailed:
+		return schema.HistoryFailed
+	case t.IsFlaky():
+		return schema.HistoryFlaky
+	}
+	return schema.HistoryPassed
 }
 
 // Trial is a trial hash.
@@ -341,34 +409,35 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 	id, _ := keys.TasksetID(key)
 	t := Taskset{
 		Key: key, ID: id,
-		Status:                d.oneOf(schema.FStatus, "", schema.StatusRunning, schema.StatusSucceeded, schema.StatusCancelled, schema.StatusFailed),
-		StatusReason:          d.str(schema.FStatusReason),
-		CreatedAt:             d.time(schema.FCreatedAt),
-		FinishedAt:            d.time(schema.FFinishedAt),
-		PersistedAt:           d.time(schema.FPersistedAt),
-		SucceededCount:        d.int(schema.FSucceededCount),
-		FailedCount:           d.int(schema.FFailedCount),
-		ErrorCount:            d.int(schema.FErrorCount),
-		TaskCount:             d.int(schema.FTaskCount),
-		RsyncName:             d.str(schema.FRsyncName),
-		SetupCommand:          d.str(schema.FSetupCommand),
-		SlaveCommand:          d.str(schema.FSlaveCommand),
-		TrialCommand:          d.str(schema.FTrialCommand),
-		Runner:                d.str(schema.FRunner),
-		ResultFormat:          d.str(schema.FResultFormat),
-		WorkerType:            d.str(schema.FWorkerType),
-		MaxWorkers:            d.int(schema.FMaxWorkers),
-		MaxTrials:             d.int(schema.FMaxTrials),
-		MaxFailures:           d.int(schema.FMaxFailures),
-		RerunOf:               d.str(schema.FRerunOf),
-		TasksetClass:          d.str(schema.FTasksetClass),
-		UnknownSpecTimeoutSec: d.int(schema.FUnknownSpecTimeoutSec),
-		LeastTimeoutSec:       d.int(schema.FLeastTimeoutSec),
-		RsyncRemotePath:       d.str(schema.FRsyncRemotePath),
-		RsyncOptions:          d.str(schema.FRsyncOptions),
-		BatchMax:              d.int(schema.FBatchMax),
-		BatchTargetSec:        d.float(schema.FBatchTargetSec),
-		BatchSlaves:           d.int(schema.FBatchSlaves),
+		Status:                 d.oneOf(schema.FStatus, "", schema.StatusRunning, schema.StatusSucceeded, schema.StatusCancelled, schema.StatusFailed),
+		StatusReason:           d.str(schema.FStatusReason),
+		CreatedAt:              d.time(schema.FCreatedAt),
+		FinishedAt:             d.time(schema.FFinishedAt),
+		PersistedAt:            d.time(schema.FPersistedAt),
+		SucceededCount:         d.int(schema.FSucceededCount),
+		FailedCount:            d.int(schema.FFailedCount),
+		ErrorCount:             d.int(schema.FErrorCount),
+		QuarantinedFailedCount: d.int(schema.FQuarantinedFailedCount),
+		TaskCount:              d.int(schema.FTaskCount),
+		RsyncName:              d.str(schema.FRsyncName),
+		SetupCommand:           d.str(schema.FSetupCommand),
+		SlaveCommand:           d.str(schema.FSlaveCommand),
+		TrialCommand:           d.str(schema.FTrialCommand),
+		Runner:                 d.str(schema.FRunner),
+		ResultFormat:           d.str(schema.FResultFormat),
+		WorkerType:             d.str(schema.FWorkerType),
+		MaxWorkers:             d.int(schema.FMaxWorkers),
+		MaxTrials:              d.int(schema.FMaxTrials),
+		MaxFailures:            d.int(schema.FMaxFailures),
+		RerunOf:                d.str(schema.FRerunOf),
+		TasksetClass:           d.str(schema.FTasksetClass),
+		UnknownSpecTimeoutSec:  d.int(schema.FUnknownSpecTimeoutSec),
+		LeastTimeoutSec:        d.int(schema.FLeastTimeoutSec),
+		RsyncRemotePath:        d.str(schema.FRsyncRemotePath),
+		RsyncOptions:           d.str(schema.FRsyncOptions),
+		BatchMax:               d.int(schema.FBatchMax),
+		BatchTargetSec:         d.float(schema.FBatchTargetSec),
+		BatchSlaves:            d.int(schema.FBatchSlaves),
 	}
 	return t, d.err
 }
@@ -382,7 +451,7 @@ func DecodeTask(key string, h map[string]string) (Task, error) {
 	t := Task{
 		Key: key, Taskset: d.str(schema.FTaskset), SpecFile: d.str(schema.FSpecFile),
 		Status:      d.oneOf(schema.FStatus, "", schema.StatusPassed, schema.StatusPending, schema.StatusFailed),
-		FailureKind: d.str(schema.FFailureKind), Error: d.str(schema.FError),
+		FailureKind: d.str(schema.FFailureKind), Error: d.str(schema.FError), Quarantined: d.str(schema.FQuarantined),
 		EstimateSec: d.optInt(schema.FEstimateSec),
 	}
 	return t, d.err

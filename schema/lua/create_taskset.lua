@@ -12,7 +12,11 @@
 -- KEYS[8..7+N]  task hashes, one per spec file
 -- ARGV[1]  F, the number of taskset field/value pairs that follow
 -- ARGV[2..1+2F]  taskset field, value, ...
--- ARGV[2+2F..]   spec files, aligned with KEYS[8..]
+-- ARGV[2+2F]     Q (ext), the number of quarantined spec/reason pairs that follow
+-- ARGV[3+2F..2+2F+2Q]  spec file, reason, ...: the tasks of these specs get
+--                the field quarantined = reason (the client read them from
+--                $NS:quarantine:<class>, leaving out the expired ones)
+-- ARGV[3+2F+2Q..] spec files, aligned with KEYS[8..]
 --
 -- Order: specs without an estimate first (they may be long, and this run
 -- learns them), then by estimate, longest first; ties keep the given order.
@@ -23,7 +27,15 @@
 local ts = KEYS[1]
 local nfields = tonumber(ARGV[1])
 if not nfields or nfields < 0 then return bad('field count must be a number') end
-local first_spec = 2 + 2 * nfields
+local nquar = tonumber(ARGV[2 + 2 * nfields])
+if not nquar or nquar < 0 then return bad('quarantine count must be a number') end
+local quarantined = {}
+for i = 1, nquar do
+  local spec, reason = ARGV[1 + 2 * nfields + 2 * i], ARGV[2 + 2 * nfields + 2 * i]
+  if not reason or reason == '' then return bad('a quarantined spec needs a reason: ' .. tostring(spec)) end
+  quarantined[spec] = reason
+end
+local first_spec = 3 + 2 * nfields + 2 * nquar
 local n = #ARGV - first_spec + 1
 if n < 1 then return bad('a taskset needs at least one spec file') end
 if #KEYS ~= 7 + n then return bad('task keys and spec files do not line up') end
@@ -65,6 +77,7 @@ for _, t in ipairs(tasks) do
   if t.est ~= nil then est = string.format('%d', math.ceil(t.est)) end
   -- No status field until the verdict: the original's readers test for nil.
   redis.call('HSET', t.key, 'taskset', ts, 'estimate_sec', est, 'spec_file', t.spec)
+  if quarantined[t.spec] then redis.call('HSET', t.key, 'quarantined', quarantined[t.spec]) end
 end
 -- The three lists in chunks of 1,000 keys per RPUSH (unpack has a limit).
 for from = 1, n, 1000 do

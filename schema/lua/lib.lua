@@ -101,13 +101,20 @@ local function close_taskset(ts, status, reason, task_queue, active, persister)
   return true
 end
 
+-- failing_count is the number of failed tasks that fail the taskset:
+-- failed_count without the quarantined ones (quarantined_failed_count).
+local function failing_count(ts)
+  local f = redis.call('HMGET', ts, 'failed_count', 'quarantined_failed_count')
+  return (tonumber(f[1] or '') or 0) - (tonumber(f[2] or '') or 0)
+end
+
 -- finish_if_done closes a running taskset whose tasks_left is empty, with
--- succeeded or failed by its failed_count. Returns the status it set, or ''.
+-- succeeded or failed by its failing_count. Returns the status it set, or ''.
 local function finish_if_done(ts, tasks_left, task_queue, active, persister)
   if redis.call('LLEN', tasks_left) > 0 then return '' end
   if hget(ts, 'status') ~= 'running' then return '' end
   local status = 'succeeded'
-  if (tonumber(hget(ts, 'failed_count')) or 0) > 0 then status = 'failed' end
+  if failing_count(ts) > 0 then status = 'failed' end
   if close_taskset(ts, status, '', task_queue, active, persister) then return status end
   return ''
 end
@@ -118,7 +125,7 @@ end
 -- nil when the script reads the list itself (finish_trial).
 local function settle(task, trials, ts, left, queue, active, persister, expected)
   -- One read of the task: a task hash always has its taskset field.
-  local tf = redis.call('HMGET', task, 'taskset', 'status', 'requeued')
+  local tf = redis.call('HMGET', task, 'taskset', 'status', 'requeued', 'quarantined')
   if not tf[1] then
     if redis.call('EXISTS', task) == 0 then return bad('no such task: ' .. task) end
     tf[1] = ''
@@ -187,21 +194,24 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
   redis.call('HSET', task, 'status', verdict)
   redis.call('LREM', left, 1, task)
   if tf[3] and tf[3] ~= '' then redis.call('LREM', queue, 0, task) end
+  local quarantined = tf[4] and tf[4] ~= ''
   if verdict == 'failed' then
     redis.call('HINCRBY', ts, 'failed_count', 1)
+    -- A quarantined failure is counted apart: it does not fail the taskset.
+    if quarantined then redis.call('HINCRBY', ts, 'quarantined_failed_count', 1) end
     if errors == failures and crashes < 2 then
       redis.call('HSET', task, 'failure_kind', 'error')
-      redis.call('HINCRBY', ts, 'error_count', 1)
+      if not quarantined then redis.call('HINCRBY', ts, 'error_count', 1) end
     end
   else
     redis.call('HINCRBY', ts, 'succeeded_count', 1)
   end
   redis.call('PUBLISH', ts .. ':events', 'settled\t' .. task .. '\t' .. verdict)
   local finished = finish_if_done(ts, left, queue, active, persister)
-  if finished == '' and verdict == 'failed' then
+  if finished == '' and verdict == 'failed' and not quarantined then
     -- Fail fast: max_failures specs failed for good, and tasks are left.
     local most = tonumber(hget(ts, 'max_failures')) or 0
-    local failed = tonumber(hget(ts, 'failed_count')) or 0
+    local failed = failing_count(ts)
     local specs = ' specs failed'
     if failed == 1 then specs = ' spec failed' end
     if most > 0 and failed >= most and close_taskset(ts, 'failed',

@@ -30,13 +30,17 @@
  *   HOT     which path a slave's trial takes: 0 take_task, start_trial and
  *           the two-key finish_trial (the path of batches), 1 take_trial
  *           and finish_trial's slave form, 2 either, chosen at each take
+ *   QUAR    1: task 0 is quarantined (create_taskset marks it): its failed
+ *           verdict counts in quarantined_failed_count too, and neither
+ *           fails the taskset nor counts toward max_failures (lib.lua settle,
+ *           failing_count)
  *
  * Scripts this model stands for, with the sha256 of the version it was
  * checked against (schema/model_test.go, TestModelCoversScripts, compares
  * them; `go test ./schema -run TestModelCoversScripts -update` rewrites
  * them after the model was re-checked):
  *
- * script create_taskset.lua 24f3c9bd5600bcc32c8e8d74bb9b8b44640ca5f2538fe7626a7180e5fab8263b
+ * script create_taskset.lua 39a8576fcc294c5c58be0ee6ec9b1a4ecc03363672801c95ccc772fb4dd11c40
  * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
@@ -46,7 +50,7 @@
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua 8b444d9894cb3c34c0bf21986a203fb89953c10b6fe2c9abc2d1e874432371e0
+ * script lib.lua e5fabc7d5d4aff94c17b1c074faba6321dde445372c70774b3a598d072e6cfcc
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
@@ -90,6 +94,9 @@
 #ifndef MAXF
 #define MAXF 0
 #endif
+#ifndef QUAR
+#define QUAR 0
+#endif
 
 /* trial slots per task: enough for every trial the model can start
  * (asserted in start_trial) */
@@ -125,6 +132,8 @@
 /* Redis */
 byte ts = RUNNING;              /* taskset hash: status */
 byte succ, fail;                /* succeeded_count, failed_count */
+byte qfail;                     /* quarantined_failed_count */
+bool quar[NT];                  /* task hash: quarantined */
 bool left[NT];                  /* tasks_left */
 bool queued[NT];                /* task_queue (a set: a task is in it once, LPOS) */
 bool requeued[NT];              /* task hash: requeued */
@@ -145,7 +154,7 @@ byte deaths;
 
 /* the invariants, checked after every script that changes what they read */
 inline invariants() {
-  k = 0; np = 0; nf = 0;
+  k = 0; np = 0; nf = 0; nr = 0;
   do
   :: k < NT ->
      assert(verdicts[k] <= 1);
@@ -153,11 +162,19 @@ inline invariants() {
      assert(status[k] == NONE || !left[k]);
      assert(status[k] == NONE || !queued[k]);
      if :: status[k] == PASSED -> np++ :: status[k] == TFAILED -> nf++ :: else fi;
+     if :: status[k] == TFAILED && quar[k] -> nr++ :: else fi;
      k++
   :: else -> break
   od;
-  assert(succ == np && fail == nf);
+  assert(succ == np && fail == nf && qfail == nr);
   assert(!byverdicts || (np + nf == NT));
+  /* finished by its verdicts: failed exactly when a task that is not
+   * quarantined failed */
+  assert(!byverdicts || ((ts == FAILED) == (nf > nr)));
+  /* without a stop from outside, a failed taskset has a failed task that
+   * is not quarantined: neither the last verdict nor max_failures fails it
+   * for quarantined failures alone */
+  assert(CANCEL || ts != FAILED || nf > nr);
   k = 0;
   do :: k < NT -> assert(ts == RUNNING || !queued[k]); k++ :: else -> break od;
   k = 0
@@ -177,7 +194,7 @@ inline finish_if_done() {
   if
   :: np == 0 && ts == RUNNING ->
      byverdicts = 1;
-     if :: fail > 0 -> close_taskset(FAILED) :: else -> close_taskset(SUCCEEDED) fi
+     if :: fail > qfail -> close_taskset(FAILED) :: else -> close_taskset(SUCCEEDED) fi
   :: else
   fi
 }
@@ -215,10 +232,11 @@ inline settle_body(i, out) {
              left[i] = 0;
              if :: requeued[i] -> queued[i] = 0 :: else fi;
              if :: status[i] == TFAILED -> fail++ :: else -> succ++ fi;
+             if :: status[i] == TFAILED && quar[i] -> qfail++ :: else fi;
              verdicts[i]++;
              finish_if_done();
              if
-             :: MAXF > 0 && status[i] == TFAILED && ts == RUNNING && fail >= MAXF ->
+             :: MAXF > 0 && status[i] == TFAILED && !quar[i] && ts == RUNNING && fail - qfail >= MAXF ->
                 close_taskset(FAILED)
              :: else
              fi
@@ -620,7 +638,7 @@ end_loop:
 finish:
      skip;
      /* finish_taskset.lua */
-     d_step { finish_if_done(); invariants(); np = 0; nf = 0; k = 0 };
+     d_step { finish_if_done(); invariants(); np = 0; nf = 0; nr = 0; k = 0 };
 end_check:
      skip;
      /* forget what this check read */
@@ -666,10 +684,10 @@ end_wait:
 
 /* the client (rrr cancel) and the worker (setup failed): stop_taskset.lua */
 proctype Client() {
-  byte k, np, nf;
+  byte k, np, nf, nr;
   if
-  :: CANCEL -> d_step { if :: ts == RUNNING -> close_taskset(CANCELLED) :: else fi; invariants(); k = 0; np = 0; nf = 0 }
-  :: CANCEL -> d_step { if :: ts == RUNNING -> close_taskset(FAILED) :: else fi; invariants(); k = 0; np = 0; nf = 0 }
+  :: CANCEL -> d_step { if :: ts == RUNNING -> close_taskset(CANCELLED) :: else fi; invariants(); k = 0; np = 0; nf = 0; nr = 0 }
+  :: CANCEL -> d_step { if :: ts == RUNNING -> close_taskset(FAILED) :: else fi; invariants(); k = 0; np = 0; nf = 0; nr = 0 }
   :: true
   fi
 }
@@ -679,6 +697,7 @@ init {
   atomic {
     byte i = 0;
     do :: i < NT -> left[i] = 1; queued[i] = 1; i++ :: else -> break od;
+    quar[0] = QUAR;
     i = 0;
     run Slave(0); run Slave(1);
     run Client();
