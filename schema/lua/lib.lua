@@ -168,12 +168,12 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
     elseif running > 0 then return {'running', ''}
     else
       local max_trials = tonumber(hget(ts, 'max_trials')) or 1
-      -- A spec that killed what ran it twice (schema.CrashLimit) is
-      -- failed: retried, it would kill a slave on every worker.
+      -- A spec that killed what ran it twice (schema.CrashLimit) gets its
+      -- verdict: retried, it would kill a slave on every worker.
       if failures >= max_trials or crashes >= 2 then verdict = 'failed' end
       if crashes >= 2 then
         redis.call('HSET', task, 'error', 'its trials killed their slave or runner ' .. crashes ..
-          ' times: failed as a test failure, without more trials')
+          ' times: no more trials')
       end
     end
   end
@@ -199,7 +199,7 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
     redis.call('HINCRBY', ts, 'failed_count', 1)
     -- A quarantined failure is counted apart: it does not fail the taskset.
     if quarantined then redis.call('HINCRBY', ts, 'quarantined_failed_count', 1) end
-    if errors == failures and crashes < 2 then
+    if errors == failures then
       redis.call('HSET', task, 'failure_kind', 'error')
       if not quarantined then redis.call('HINCRBY', ts, 'error_count', 1) end
     end

@@ -50,7 +50,7 @@
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua e5fabc7d5d4aff94c17b1c074faba6321dde445372c70774b3a598d072e6cfcc
+ * script lib.lua 340d25ec13d77b5b89561e53c126790f73a9a0c1b0fe740454d1d209d307f25b
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
