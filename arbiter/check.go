@@ -50,8 +50,15 @@ func (t *taskInfo) count(statuses ...string) int {
 
 func (t *taskInfo) running() int { return t.count("") }
 
+// failures counts the trials that count against max_trials (model.IsTrialFailure).
 func (t *taskInfo) failures() int {
-	return t.count(schema.StatusFailed, schema.StatusError, schema.StatusTimeout)
+	n := 0
+	for _, tr := range t.trials {
+		if model.IsTrialFailure(tr.status) {
+			n++
+		}
+	}
+	return n
 }
 
 // oldestRunning is the start of the task's longest-running trial.

@@ -82,10 +82,10 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		}
 		listed++
 		took := ""
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > 0 {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			took = fmtDuration(ft.Duration())
 		}
-		if ft := FinalTrial(t); ft != nil && ft.BatchSize > 1 {
+		if ft := model.FinalTrial(t); ft != nil && ft.BatchSize > 1 {
 			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, trialStatuses(t))
@@ -105,7 +105,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 
 	if opt.ShowErrors {
 		for _, t := range s.Tasks {
-			if t.Status == schema.StatusFailed || IsFlaky(t) {
+			if t.Status == schema.StatusFailed || model.IsFlaky(t) {
 				WriteFailedSpec(w, t, -1)
 			}
 		}
@@ -147,7 +147,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 // taskWord is a task's state in a listing.
 func taskWord(t model.Task) string {
 	switch {
-	case IsFlaky(t):
+	case model.IsFlaky(t):
 		return "flaky"
 	case t.Status != "":
 		return t.Status

@@ -12,57 +12,6 @@ import (
 	"github.com/rrr-dev/rrr/schema"
 )
 
-// IsFailure reports whether a trial status counts against max_trials.
-func IsFailure(status string) bool {
-	return status == schema.StatusFailed || status == schema.StatusError || status == schema.StatusTimeout
-}
-
-// FinalTrial is the trial that stands for the task: the first passed one
-// of a passed task, the first pending one of a pending task, else the last
-// finished one; nil when no trial finished.
-func FinalTrial(t model.Task) *model.Trial {
-	want := ""
-	switch t.Status {
-	case schema.StatusPassed, schema.StatusPending:
-		want = t.Status
-	}
-	var last *model.Trial
-	for i := range t.Trials {
-		tr := &t.Trials[i]
-		if want != "" && tr.Status == want {
-			return tr
-		}
-		if tr.Status != "" {
-			last = tr
-		}
-	}
-	return last
-}
-
-// FlakyTrials are the trials that make a task flaky: those that failed or
-// timed out before the trial that passed it ended. A trial that could not
-// run (error) says nothing about the test, and a duplicate stopped after
-// the verdict (the taskset ended) is no failure of it.
-func FlakyTrials(t model.Task) []model.Trial {
-	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
-		return nil
-	}
-	ft := FinalTrial(t)
-	if ft == nil {
-		return nil
-	}
-	var out []model.Trial
-	for _, tr := range t.Trials {
-		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
-			out = append(out, tr)
-		}
-	}
-	return out
-}
-
-// IsFlaky reports whether a task failed, then passed (see FlakyTrials).
-func IsFlaky(t model.Task) bool { return len(FlakyTrials(t)) > 0 }
-
 // Balance measures how well a run used its slaves.
 type Balance struct {
 	Wall     time.Duration // created -> finished (or now)
@@ -113,7 +62,7 @@ func ComputeBalance(s *model.Snapshot, now time.Time) Balance {
 				last = tr.FinishedAt.Time
 			}
 		}
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > b.Longest {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > b.Longest {
 			b.Longest, b.LongestSpec = ft.Duration(), t.SpecFile
 		}
 	}
@@ -151,13 +100,13 @@ func CountSpecs(s *model.Snapshot) Counts {
 		case schema.StatusFailed:
 			c.Failed++
 		default:
-			if FinalTrial(t) == nil {
+			if model.FinalTrial(t) == nil {
 				c.NotRun++
 			} else {
 				c.Unsettled++
 			}
 		}
-		if IsFlaky(t) {
+		if model.IsFlaky(t) {
 			c.Flaky++
 		}
 	}
@@ -209,7 +158,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 			errored = append(errored, t)
 		case t.Status == schema.StatusFailed:
 			failed = append(failed, t)
-		case IsFlaky(t):
+		case model.IsFlaky(t):
 			flaky = append(flaky, t)
 		}
 	}
@@ -320,7 +269,7 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 	for i, tr := range t.Trials {
 		fmt.Fprintf(w, "   trial %d: %s\n", i+1, TrialLine(tr))
 	}
-	ft := FinalTrial(t)
+	ft := model.FinalTrial(t)
 	if ft == nil {
 		return
 	}
@@ -449,7 +398,7 @@ type SpecTime struct {
 func Slowest(s *model.Snapshot, n int) []SpecTime {
 	var out []SpecTime
 	for _, t := range s.Tasks {
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > 0 {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			out = append(out, SpecTime{t.SpecFile, ft.Duration()})
 		}
 	}

@@ -77,14 +77,14 @@ func TestBalance(t *testing.T) {
 
 func TestFinalTrialAndFlaky(t *testing.T) {
 	s := finished()
-	require.Equal(t, s.Tasks[0].Trials[0].Key, client.FinalTrial(s.Tasks[0]).Key)
-	require.Equal(t, s.Tasks[1].Trials[1].Key, client.FinalTrial(s.Tasks[1]).Key, "the passed trial, not the failed one")
-	require.Equal(t, s.Tasks[2].Trials[2].Key, client.FinalTrial(s.Tasks[2]).Key, "the last failure")
-	require.Nil(t, client.FinalTrial(task("q.rb", "", nil)))
-	require.Nil(t, client.FinalTrial(task("r.rb", "", nil, trial("", 0, -1, "s"))), "a running trial has no result")
-	require.False(t, client.IsFlaky(s.Tasks[0]))
-	require.True(t, client.IsFlaky(s.Tasks[1]))
-	require.False(t, client.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
+	require.Equal(t, s.Tasks[0].Trials[0].Key, model.FinalTrial(s.Tasks[0]).Key)
+	require.Equal(t, s.Tasks[1].Trials[1].Key, model.FinalTrial(s.Tasks[1]).Key, "the passed trial, not the failed one")
+	require.Equal(t, s.Tasks[2].Trials[2].Key, model.FinalTrial(s.Tasks[2]).Key, "the last failure")
+	require.Nil(t, model.FinalTrial(task("q.rb", "", nil)))
+	require.Nil(t, model.FinalTrial(task("r.rb", "", nil, trial("", 0, -1, "s"))), "a running trial has no result")
+	require.False(t, model.IsFlaky(s.Tasks[0]))
+	require.True(t, model.IsFlaky(s.Tasks[1]))
+	require.False(t, model.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
 	cases := []struct {
 		name   string
 		trials []model.Trial
@@ -97,7 +97,7 @@ func TestFinalTrialAndFlaky(t *testing.T) {
 		{"a lost slave, then a pass", []model.Trial{trial("error", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, false},
 	}
 	for _, tc := range cases {
-		require.Equal(t, tc.flaky, client.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
+		require.Equal(t, tc.flaky, model.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
 	}
 }
 

@@ -97,7 +97,7 @@ func TestedNothing(s *model.Snapshot) string {
 	}
 	reports, cases := 0, 0
 	for _, t := range s.Tasks {
-		tr := FinalTrial(t)
+		tr := model.FinalTrial(t)
 		if tr == nil || tr.Format == "" || tr.Format == schema.FormatExitCode {
 			continue
 		}

@@ -168,7 +168,7 @@ func TestWaitFailsAndKeepsOutputs(t *testing.T) {
 		f.run(key, s2, failed("second try"))
 		o := result(t, ch)
 		require.Equal(t, client.TestsFailed, o.Verdict)
-		tr := client.FinalTrial(o.Snapshot.Tasks[0])
+		tr := model.FinalTrial(o.Snapshot.Tasks[0])
 		require.Equal(t, "second try", tr.Stdout, "the final read has the outputs")
 	})
 }
@@ -185,7 +185,7 @@ func TestWaitFlaky(t *testing.T) {
 		f.run(ts, s2, passed(1))
 		o := result(t, ch)
 		require.Equal(t, client.Succeeded, o.Verdict)
-		require.True(t, client.IsFlaky(o.Snapshot.Tasks[0]))
+		require.True(t, model.IsFlaky(o.Snapshot.Tasks[0]))
 		require.Equal(t, 1, client.CountSpecs(o.Snapshot).Flaky)
 	})
 }
