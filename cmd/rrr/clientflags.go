@@ -290,7 +290,7 @@ func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key s
 	warn := ""
 	if c.Bool("require-tests") {
 		client.RequireTests(o)
-	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == client.Succeeded {
+	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == model.Succeeded {
 		warn = fmt.Sprintf("rrr: warning: %s succeeded, but %s; --require-tests (on when $CI is set) makes this exit 4\n", key, why)
 	}
 	client.WriteSummary(c.App.ErrWriter, o, client.SummaryOptions{})

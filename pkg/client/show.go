@@ -27,12 +27,12 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
-	v := VerdictOf(s.Taskset)
+	v := model.VerdictOf(s.Taskset)
 	c := CountSpecs(s)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "taskset\t%s\n", s.Key)
 	status := orRunning(s.Status)
-	if v != Running {
+	if v != model.Running {
 		status += " (" + v.String() + ")"
 	}
 	if s.StatusReason != "" {

@@ -148,7 +148,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if s.RerunOf != "" {
 		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
 	}
-	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict == TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
+	if o.Verdict == model.Infra || (s.StatusReason != "" && o.Verdict == model.TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
 	var failed, errored, flaky []model.Task
@@ -188,7 +188,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 }
 
 // Headline is one line: the key, the verdict and the counts.
-func Headline(s *model.Snapshot, v Verdict, note string) string {
+func Headline(s *model.Snapshot, v model.Verdict, note string) string {
 	c := CountSpecs(s)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", s.Key, statusWord(s, v))
@@ -221,15 +221,15 @@ func Headline(s *model.Snapshot, v Verdict, note string) string {
 	return b.String()
 }
 
-func statusWord(s *model.Snapshot, v Verdict) string {
+func statusWord(s *model.Snapshot, v model.Verdict) string {
 	switch {
-	case v == Running && s.Status == schema.StatusRunning:
+	case v == model.Running && s.Status == schema.StatusRunning:
 		return "is running"
-	case v == Infra && s.Status == schema.StatusSucceeded:
+	case v == model.Infra && s.Status == schema.StatusSucceeded:
 		return "succeeded" // but tested nothing: RequireTests's note says so
-	case v == Infra && s.Status != schema.StatusFailed:
+	case v == model.Infra && s.Status != schema.StatusFailed:
 		return "is " + orRunning(s.Status)
-	case v == Infra && s.StatusReason == "":
+	case v == model.Infra && s.StatusReason == "":
 		return "ended in error" // its failed specs only errored
 	}
 	return s.Status

@@ -104,7 +104,7 @@ func TestFinalTrialAndFlaky(t *testing.T) {
 func TestWriteSummaryOfAFailedRun(t *testing.T) {
 	var buf bytes.Buffer
 	s := finished()
-	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}, client.SummaryOptions{})
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}, client.SummaryOptions{})
 	out := buf.String()
 	for _, want := range []string{
 		"rrr: rrrspec:taskset:x failed: 3 specs, 2 passed, 1 failed, 1 flaky, in 1m10s",
@@ -156,8 +156,8 @@ func TestWriteSummaryOfASetupFailure(t *testing.T) {
 	s.StatusReason = "setup command failed on w1: exit status 2"
 	s.WorkerLogs = []model.WorkerLog{{Worker: "rrrspec:worker:w1", Log: "rsync done\nbundle: command not found\n"}}
 	var buf bytes.Buffer
-	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}
-	require.Equal(t, client.Infra, o.Verdict)
+	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}
+	require.Equal(t, model.Infra, o.Verdict)
 	client.WriteSummary(&buf, o, client.SummaryOptions{})
 	out := buf.String()
 	require.Contains(t, out, "rrrspec:taskset:x failed (setup command failed on w1: exit status 2): 2 specs, 2 not run")
@@ -168,10 +168,10 @@ func TestWriteSummaryOfASetupFailure(t *testing.T) {
 func TestWriteSummaryOfAnInterruptedWait(t *testing.T) {
 	s := snapshot("running", task("a.rb", "passed", nil, trial("passed", 0, time.Second, "s")), task("b.rb", "", nil))
 	var buf bytes.Buffer
-	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.Infra, Note: "wait timed out after 5m0s"}, client.SummaryOptions{Now: t0.Add(time.Minute)})
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.Infra, Note: "wait timed out after 5m0s"}, client.SummaryOptions{Now: t0.Add(time.Minute)})
 	require.Contains(t, buf.String(), "rrrspec:taskset:x is running [wait timed out after 5m0s]: 2 specs, 1 passed, 1 not run")
 
 	buf.Reset()
-	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: client.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
+	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: model.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
 	require.Equal(t, "rrr: k: a second signal: stopped at once\n", buf.String())
 }

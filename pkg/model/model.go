@@ -3,6 +3,11 @@
 // A malformed value is an error naming the key and field, never a panic:
 // callers log it and skip the object.
 //
+// It also holds the domain rules read from those values, so that every
+// part and report agrees on them: what counts as a trial failure, which
+// trial stands for a task, what is flaky (rules.go), and a taskset's
+// verdict with its exit code (verdict.go).
+//
 // The JSON form of these types is the one `rrr show --json` prints and the
 // persister stores.
 package model

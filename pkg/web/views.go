@@ -37,7 +37,7 @@ type Progress struct {
 
 func progressOf(s *model.Snapshot, now time.Time) Progress {
 	p := client.ComputeProgress(s, now)
-	out := Progress{Status: s.Status, Verdict: client.VerdictOf(s.Taskset).String(), Total: p.Total, Done: p.Done,
+	out := Progress{Status: s.Status, Verdict: model.VerdictOf(s.Taskset).String(), Total: p.Total, Done: p.Done,
 		Failed: p.Failed, Retrying: p.Retrying, Running: len(p.Running), Phase: p.Phase(), Elapsed: p.Elapsed.Seconds(),
 		Line: p.String(), Final: schema.IsFinal(s.Status)}
 	if out.Final && !s.FinishedAt.IsZero() && !s.CreatedAt.IsZero() {
