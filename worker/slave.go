@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
@@ -61,7 +62,7 @@ func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
 	setDur(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
 	cfg.Trial.defaults()
 	if cfg.Host == "" {
-		cfg.Host = hostname()
+		cfg.Host = host.Name()
 	}
 	s := &Slave{cfg: cfg, c: deps.Client, every: logx.Every(30*time.Second, time.Now)}
 	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/version"
 	"github.com/rrr-dev/rrr/schema"
@@ -38,7 +39,7 @@ func workerCommand() *cli.Command {
 			"(NUM_SLAVES set) and forks --slaves slaves that run the trials. SIGTERM or SIGINT stops it\n" +
 			"cleanly (running trials are handed back); a second signal kills its slaves at once.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "id", Value: hostname(), DefaultText: "the host name", EnvVars: []string{"RRR_ID"},
+			&cli.StringFlag{Name: "id", Value: host.Name(), DefaultText: "the host name", EnvVars: []string{"RRR_ID"},
 				Usage: "worker id, unique in the fleet; give several workers on one host different ids and working dirs"},
 			&cli.StringFlag{Name: "worker-type", Value: schema.DefaultWorkerType, EnvVars: []string{"RRR_WORKER_TYPE"},
 				Usage: "takes only tasksets of this type"},
@@ -62,7 +63,7 @@ func workerCommand() *cli.Command {
 				Usage: "how often heartbeats are refreshed"},
 			&cli.StringFlag{Name: "keep-logs", Value: "72h", EnvVars: []string{"RRR_KEEP_LOGS"},
 				Usage: "full outputs of tasksets older than this are removed from the working dir (0 keeps them all)"},
-			&cli.StringFlag{Name: "host", Value: hostname(), DefaultText: "the host name", EnvVars: []string{"RRR_HOST"},
+			&cli.StringFlag{Name: "host", Value: host.Name(), DefaultText: "the host name", EnvVars: []string{"RRR_HOST"},
 				Usage: "host name written in output paths (host:path)"},
 		},
 		Action: workerAction,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -246,7 +247,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 					return final(model.Cancelled, "stopped waiting on "+sig.String())
 				}
 				say("%s: cancelling the taskset (a second signal exits at once)", sig)
-				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), hostname())
+				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), host.Name())
 				if _, err := c.Cancel(wctx, key, reason); err != nil {
 					say("could not cancel %s: %v", key, err)
 				}
@@ -320,12 +321,4 @@ func whoami() string {
 		return u
 	}
 	return "rrr"
-}
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
 }

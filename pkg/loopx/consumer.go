@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -81,13 +82,9 @@ func (c ConsumerConfig) Validate() error {
 // A restarted process gets a new one; its old entries come back through
 // Recover once the old heartbeat expires.
 func ConsumerID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	return fmt.Sprintf("%s-%d-%s", host.Name(), os.Getpid(), hex.EncodeToString(b))
 }
 
 // Consumer takes entries from a reliable queue and hands each to Handle,
