@@ -18,6 +18,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -223,18 +224,11 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 
 // heartbeat keeps the slave's heartbeat alive until ctx ends.
 func (s *Slave) heartbeat(ctx context.Context) {
-	t := time.NewTicker(s.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
-				s.logf(zerolog.WarnLevel, err, "slave heartbeat")
-			}
+	loopx.Heartbeat(ctx, s.cfg.HeartbeatInterval, func() {
+		if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
+			s.logf(zerolog.WarnLevel, err, "slave heartbeat")
 		}
-	}
+	})
 }
 
 // waitForWork returns on a "queued" or "finished" event of the taskset,

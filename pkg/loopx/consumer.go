@@ -228,18 +228,11 @@ func (c *Consumer) drainPending(ctx, work context.Context) error {
 // thought dead during an outage was forgotten by Recover and joins again.
 func (c *Consumer) beat(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(c.Config.BeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.Queue.Join(ctx, c.Config.ConsumerTTL); err != nil && ctx.Err() == nil {
-				c.Health.Fail("refresh the consumer heartbeat", err)
-			}
+	Heartbeat(ctx, c.Config.BeatInterval, func() {
+		if err := c.Queue.Join(ctx, c.Config.ConsumerTTL); err != nil && ctx.Err() == nil {
+			c.Health.Fail("refresh the consumer heartbeat", err)
 		}
-	}
+	})
 }
 
 func (c *Consumer) leave(ctx context.Context) {
