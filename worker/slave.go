@@ -142,7 +142,7 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
 	defer s.stopRunner()
 
-	sub := s.c.Redis().Subscribe(ctx, schema.Events(s.cfg.Taskset))
+	sub := s.c.SubscribeEvents(ctx, s.cfg.Taskset)
 	defer sub.Close()
 	events := sub.Channel()
 

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
@@ -155,13 +153,11 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 		}
 	}
 
-	sub := c.rdb().Subscribe(wctx, schema.Events(key))
+	sub := c.Schema.SubscribeEvents(wctx, key)
 	defer sub.Close()
-	var events <-chan *redis.Message
-	if _, err := sub.Receive(wctx); err != nil {
+	events, err := schema.ConfirmedEvents(wctx, sub)
+	if err != nil {
 		c.Log.Warn().Err(err).Str("taskset", key).Msg("no events subscription; reading every poll interval")
-	} else {
-		events = sub.Channel()
 	}
 
 	// Trial times come from the Redis clock; measure against it.
