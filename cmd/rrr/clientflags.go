@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -247,12 +245,13 @@ func clientErr(err error) error {
 	return exitf(exitInfra, "%v", err)
 }
 
-// notifySignals delivers SIGINT and SIGTERM to a channel instead of ending
-// the process; stop undoes it.
+// notifySignals delivers the first two SIGINT or SIGTERM (onSignals) to a
+// channel, for client.Wait: the first cancels the taskset or stops
+// waiting, the second returns at once. stop undoes it.
 func notifySignals() (ch chan os.Signal, stop func()) {
-	ch = make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	return ch, func() { signal.Stop(ch) }
+	ch = make(chan os.Signal, 2)
+	send := func(s os.Signal) { ch <- s }
+	return ch, onSignals(send, send)
 }
 
 // isTerminal reports whether w is a terminal that can rewrite a line.

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -132,23 +130,11 @@ func workerAction(c *cli.Context) error {
 
 	// The first signal stops the worker in order; a second one kills its
 	// slaves without waiting.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-		case <-ctx.Done():
-			return
-		}
+	stop := onSignals(func(os.Signal) {
 		log.Info().Msg("stopping: slaves finish, running trials are handed back; signal again to kill them now")
 		cancel()
-		select {
-		case <-sigs:
-			w.Force()
-		case <-c.Context.Done():
-		}
-	}()
+	}, func(os.Signal) { w.Force() })
+	defer stop()
 	if err := w.Run(ctx); err != nil {
 		return exitf(exitInfra, "%v", err)
 	}
