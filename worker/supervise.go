@@ -253,8 +253,7 @@ func (r *tasksetRun) markTrials(ctx context.Context, slave, msg string) int {
 		if (err != nil && !errors.Is(err, redis.Nil)) || status != "" {
 			continue
 		}
-		ok, err := r.w.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusError,
-			Fields: map[string]string{schema.FError: msg}})
+		ok, err := r.w.c.FinishLost(ctx, trial, msg)
 		if err != nil && !errors.Is(err, schema.ErrInvalid) {
 			r.log.Error().Err(err).Msgf("mark trial %s error", trial)
 		}
