@@ -50,8 +50,15 @@ func (t *taskInfo) count(statuses ...string) int {
 
 func (t *taskInfo) running() int { return t.count("") }
 
+// failures counts the trials that count against max_trials (model.IsTrialFailure).
 func (t *taskInfo) failures() int {
-	return t.count(schema.StatusFailed, schema.StatusError, schema.StatusTimeout)
+	n := 0
+	for _, tr := range t.trials {
+		if model.IsTrialFailure(tr.status) {
+			n++
+		}
+	}
+	return n
 }
 
 // oldestRunning is the start of the task's longest-running trial.
@@ -328,12 +335,11 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 		if c := slaves[tr.slave]; c != nil && (c.Val() == 1 || c.Err() != nil) {
 			continue // alive, or not known to be dead
 		}
-		reason := fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
+		reason := schema.SlaveLost(tr.slave)
 		if tr.slave == "" {
 			reason = "trial names no slave: nothing can be running it"
 		}
-		recorded, err := a.c.FinishTrial(ctx, tr.key, schema.Result{Status: schema.StatusError,
-			Fields: map[string]string{schema.FError: reason}})
+		recorded, err := a.c.FinishLost(ctx, tr.key, reason)
 		if err != nil {
 			if !loopx.Permanent(err) {
 				return err

@@ -264,15 +264,14 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 			reason := ""
 			switch {
 			case tr.slave == "" || beats[i].Val() == 0:
-				reason = fmt.Sprintf("slave %s lost: heartbeat expired", tr.slave)
+				reason = schema.SlaveLost(tr.slave)
 			case timeUp:
 				reason = fmt.Sprintf("still running %s after the taskset ended; recorded as error when it was stored", p.cfg.SettleWait)
 			default:
 				left = append(left, tr)
 				continue
 			}
-			if _, err := p.c.FinishTrial(ctx, tr.key, schema.Result{Status: schema.StatusError,
-				Fields: map[string]string{schema.FError: reason}}); err != nil && !errors.Is(err, schema.ErrInvalid) {
+			if _, err := p.c.FinishLost(ctx, tr.key, reason); err != nil && !errors.Is(err, schema.ErrInvalid) {
 				return changed, fmt.Errorf("persist %s: close trial %s: %w", ts, tr.key, err)
 			}
 			p.log.Info().Str("trial", tr.key).Str("reason", reason).Msg("closed a trial that was still running when its taskset ended")

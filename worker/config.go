@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -122,21 +123,13 @@ func setDur(d *time.Duration, def time.Duration) {
 	}
 }
 
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
-}
-
 // Validate fills defaults and checks values; New calls it.
 func (c *Config) Validate() error {
 	if c.ID == "" {
-		c.ID = hostname()
+		c.ID = host.Name()
 	}
 	if c.Host == "" {
-		c.Host = hostname()
+		c.Host = host.Name()
 	}
 	if c.WorkerType == "" {
 		c.WorkerType = schema.DefaultWorkerType
@@ -279,7 +272,7 @@ func SlaveConfigFromEnv(getenv func(string) string) (SlaveConfig, error) {
 		return c, fmt.Errorf("%w: %s=%q: want a number", ErrConfig, EnvNumSlaves, getenv(EnvNumSlaves))
 	}
 	if c.Host == "" {
-		c.Host = hostname()
+		c.Host = host.Name()
 	}
 	if s := getenv(EnvSlaveTimings); s != "" {
 		for _, kv := range strings.Split(s, ",") {

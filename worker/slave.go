@@ -16,7 +16,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -61,7 +63,7 @@ func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
 	setDur(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
 	cfg.Trial.defaults()
 	if cfg.Host == "" {
-		cfg.Host = hostname()
+		cfg.Host = host.Name()
 	}
 	s := &Slave{cfg: cfg, c: deps.Client, every: logx.Every(30*time.Second, time.Now)}
 	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger()
@@ -140,7 +142,7 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 	s.logf(zerolog.InfoLevel, nil, "slave %d of %d started on %s (pid %d)", s.cfg.Number, s.cfg.NumSlaves, ts.Key, os.Getpid())
 	defer s.stopRunner()
 
-	sub := s.c.Redis().Subscribe(ctx, schema.Events(s.cfg.Taskset))
+	sub := s.c.SubscribeEvents(ctx, s.cfg.Taskset)
 	defer sub.Close()
 	events := sub.Channel()
 
@@ -222,18 +224,11 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 
 // heartbeat keeps the slave's heartbeat alive until ctx ends.
 func (s *Slave) heartbeat(ctx context.Context) {
-	t := time.NewTicker(s.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
-				s.logf(zerolog.WarnLevel, err, "slave heartbeat")
-			}
+	loopx.Heartbeat(ctx, s.cfg.HeartbeatInterval, func() {
+		if err := s.c.Beat(ctx, s.cfg.Slave, s.cfg.HeartbeatTTL); err != nil && ctx.Err() == nil && s.every("beat") {
+			s.logf(zerolog.WarnLevel, err, "slave heartbeat")
 		}
-	}
+	})
 }
 
 // waitForWork returns on a "queued" or "finished" event of the taskset,

@@ -160,7 +160,7 @@ func failTaskset(ctx context.Context, c *schema.Client, key, reason string) erro
 // is no longer running: on its "finished" event, or on a status poll as a
 // safety net for a missed message.
 func (r *tasksetRun) watch(ctx context.Context, over chan<- struct{}, cancel context.CancelFunc) {
-	sub := r.w.c.Redis().Subscribe(ctx, schema.Events(r.ts.Key))
+	sub := r.w.c.SubscribeEvents(ctx, r.ts.Key)
 	defer sub.Close()
 	events := sub.Channel()
 	tick := time.NewTicker(r.w.cfg.PollInterval)

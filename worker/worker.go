@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -166,32 +167,29 @@ func (w *Worker) register(ctx context.Context) error {
 // dispatcher removed (its heartbeat had expired, say over a network
 // partition) registers again, so that it gets work again.
 func (w *Worker) heartbeat(ctx context.Context) {
-	t := time.NewTicker(w.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	loopx.Heartbeat(ctx, w.cfg.HeartbeatInterval, func() { w.beat(ctx) })
+}
+
+// beat refreshes the worker's heartbeat once, and registers again a worker
+// that was removed.
+func (w *Worker) beat(ctx context.Context) {
+	if err := w.c.Beat(ctx, w.key, w.cfg.HeartbeatTTL); err != nil {
+		if ctx.Err() == nil && w.every("beat") {
+			w.log.Warn().Err(err).Msg("worker heartbeat")
 		}
-		if err := w.c.Beat(ctx, w.key, w.cfg.HeartbeatTTL); err != nil {
-			if ctx.Err() == nil && w.every("beat") {
-				w.log.Warn().Err(err).Msg("worker heartbeat")
-			}
-			continue
-		}
-		n, err := w.c.Redis().Exists(ctx, w.key).Result()
-		if err != nil || n == 1 {
-			continue
-		}
-		w.log.Warn().Msg("the worker was removed from Redis (its heartbeat had expired): registering again")
-		fields := w.fields()
-		if ts, _ := w.current.Load().(string); ts != "" {
-			fields[schema.FTaskset] = ts // busy: the dispatcher must not give it another taskset
-		}
-		if _, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, fields); err != nil && w.every("register") {
-			w.log.Warn().Err(err).Msg("register the worker again")
-		}
+		return
+	}
+	n, err := w.c.Redis().Exists(ctx, w.key).Result()
+	if err != nil || n == 1 {
+		return
+	}
+	w.log.Warn().Msg("the worker was removed from Redis (its heartbeat had expired): registering again")
+	fields := w.fields()
+	if ts, _ := w.current.Load().(string); ts != "" {
+		fields[schema.FTaskset] = ts // busy: the dispatcher must not give it another taskset
+	}
+	if _, err := w.c.RegisterWorker(ctx, w.key, w.cfg.HeartbeatTTL, fields); err != nil && w.every("register") {
+		w.log.Warn().Err(err).Msg("register the worker again")
 	}
 }
 

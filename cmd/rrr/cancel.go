@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rrr-dev/rrr/pkg/host"
 )
 
 func cancelCommand() *cli.Command {
@@ -33,7 +35,7 @@ func cancelAction(c *cli.Context) error {
 		return err
 	}
 	defer rdb.Close()
-	stopped, err := cl.Cancel(c.Context, key, fmt.Sprintf("cancelled by %s with `rrr cancel` on %s", whoami(), hostname()))
+	stopped, err := cl.Cancel(c.Context, key, fmt.Sprintf("cancelled by %s with `rrr cancel` on %s", whoami(), host.Name()))
 	if err != nil {
 		return clientErr(err)
 	}
@@ -70,7 +72,7 @@ func cancelallAction(c *cli.Context) error {
 		return err
 	}
 	defer rdb.Close()
-	keys, err := cl.CancelAll(c.Context, args[0], fmt.Sprintf("cancelled by %s with `rrr cancelall %s` on %s", whoami(), args[0], hostname()))
+	keys, err := cl.CancelAll(c.Context, args[0], fmt.Sprintf("cancelled by %s with `rrr cancelall %s` on %s", whoami(), args[0], host.Name()))
 	for _, k := range keys {
 		fmt.Fprintln(c.App.Writer, k)
 	}

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -265,12 +263,13 @@ func clientErr(err error) error {
 	return exitf(exitInfra, "%v", err)
 }
 
-// notifySignals delivers SIGINT and SIGTERM to a channel instead of ending
-// the process; stop undoes it.
+// notifySignals delivers the first two SIGINT or SIGTERM (onSignals) to a
+// channel, for client.Wait: the first cancels the taskset or stops
+// waiting, the second returns at once. stop undoes it.
 func notifySignals() (ch chan os.Signal, stop func()) {
-	ch = make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
-	return ch, func() { signal.Stop(ch) }
+	ch = make(chan os.Signal, 2)
+	send := func(s os.Signal) { ch <- s }
+	return ch, onSignals(send, send)
 }
 
 // isTerminal reports whether w is a terminal that can rewrite a line.
@@ -308,7 +307,7 @@ func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key s
 	warn := ""
 	if c.Bool("require-tests") {
 		client.RequireTests(o)
-	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == client.Succeeded {
+	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == model.Succeeded {
 		warn = fmt.Sprintf("rrr: warning: %s succeeded, but %s; --require-tests (on when $CI is set) makes this exit 4\n", key, why)
 	}
 	client.WriteSummary(c.App.ErrWriter, o, client.SummaryOptions{})

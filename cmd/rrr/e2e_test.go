@@ -17,7 +17,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/junit"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/redistest"
@@ -120,7 +119,7 @@ func TestE2E(t *testing.T) {
 		require.False(t, s.FinishedAt.IsZero())
 		for _, task := range s.Tasks {
 			require.Equal(t, "passed", task.Status)
-			ft := client.FinalTrial(task)
+			ft := model.FinalTrial(task)
 			require.Equal(t, "passed", ft.Status)
 			require.NotEmpty(t, ft.Slave)
 			require.Equal(t, "tap", ft.Format)
@@ -214,7 +213,7 @@ func TestE2E(t *testing.T) {
 		s := f.show(t, strings.TrimSpace(p.stdout.String()))
 		require.Equal(t, "failed", s.Status)
 		require.Equal(t, "failed", s.Tasks[0].Status)
-		require.Equal(t, "timeout", client.FinalTrial(s.Tasks[0]).Status)
+		require.Equal(t, "timeout", model.FinalTrial(s.Tasks[0]).Status)
 		doc := readJUnit(t, report)
 		require.Equal(t, 1, doc.Failures)
 		require.Equal(t, "timeout", doc.Suites[0].Cases[0].Failure.Type)
@@ -240,7 +239,7 @@ func TestE2E(t *testing.T) {
 		require.Equal(t, 4, s.SucceededCount, p.stderr.String())
 		require.Equal(t, 1, s.FailedCount)
 		for _, task := range s.Tasks {
-			require.Equal(t, "junit", client.FinalTrial(task).Format, task.SpecFile)
+			require.Equal(t, "junit", model.FinalTrial(task).Format, task.SpecFile)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -127,13 +126,4 @@ func redisErr(err error) error {
 		return usagef("%v", err)
 	}
 	return exitf(exitInfra, "%v", err)
-}
-
-// hostname is the default worker id.
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/junit"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/store"
@@ -60,7 +59,7 @@ func TestLocal(t *testing.T) {
 		require.Equal(t, 3, s.SucceededCount)
 		final := map[string]string{}
 		for _, task := range s.Tasks {
-			final[task.SpecFile] = task.Status + "/" + client.FinalTrial(task).Status
+			final[task.SpecFile] = task.Status + "/" + model.FinalTrial(task).Status
 		}
 		require.Equal(t, map[string]string{
 			"pass/a.sh": "passed/passed", "pass/b.sh": "passed/passed", "flaky/f.sh": "passed/passed",

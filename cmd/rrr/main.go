@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
+	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/version"
 )
 
@@ -25,12 +26,14 @@ func init() {
 }
 
 // Exit codes of waitfor, start --wait, local and show; see README.md.
+// pkg/model/verdict.go defines them, beside the verdicts they stand for;
+// these short names are the commands' own.
 const (
-	exitOK        = 0
-	exitFailed    = 1 // tests failed
-	exitUsage     = 2 // bad command line or input
-	exitCancelled = 3
-	exitInfra     = 4 // setup failed, Redis unreachable, wait time-out
+	exitOK        = model.ExitOK
+	exitFailed    = model.ExitFailed // tests failed
+	exitUsage     = model.ExitUsage  // bad command line or input
+	exitCancelled = model.ExitCancelled
+	exitInfra     = model.ExitInfra // setup failed, Redis unreachable, wait time-out
 )
 
 func main() {

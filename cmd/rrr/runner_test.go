@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/proc/proctest"
 )
 
@@ -108,7 +108,7 @@ func TestRunnerAdapters(t *testing.T) {
 			require.Equal(t, 1, s.FailedCount, out)
 			var passed, failed int
 			for _, task := range s.Tasks {
-				tr := client.FinalTrial(task)
+				tr := model.FinalTrial(task)
 				passed, failed = passed+tr.Passed+tr.Pending, failed+tr.Failed
 			}
 			require.Equal(t, c.cases-1, passed, "examples counted from the %s report", c.runner)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -272,27 +270,15 @@ func runAll(ctx context.Context, loops []loop) error {
 // exits at once. stop releases the signals.
 func stopOnSignals(log zerolog.Logger) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sigs:
-			log.Info().Str("signal", s.String()).Msg("stopping: finishing the work in hand (send the signal again to force)")
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case s := <-sigs:
-			log.Warn().Str("signal", s.String()).Msg("forced to stop: work in hand is redone by another process")
-			os.Exit(exitInfra)
-		case <-done:
-		}
-	}()
+	stop := onSignals(func(s os.Signal) {
+		log.Info().Str("signal", s.String()).Msg("stopping: finishing the work in hand (send the signal again to force)")
+		cancel()
+	}, func(s os.Signal) {
+		log.Warn().Str("signal", s.String()).Msg("forced to stop: work in hand is redone by another process")
+		os.Exit(exitInfra)
+	})
 	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
+		stop()
 		cancel()
 	}
 }

@@ -82,7 +82,7 @@ func showAction(c *cli.Context) error {
 	} else {
 		client.WriteShow(c.App.Writer, s, client.ShowOptions{Verbose: c.Bool("verbose"), ShowErrors: c.Bool("show-errors"), Now: now})
 	}
-	if code := client.VerdictOf(s.Taskset).ExitCode(); code != exitOK {
+	if code := model.VerdictOf(s.Taskset).ExitCode(); code != exitOK {
 		return exitf(code, "")
 	}
 	return nil

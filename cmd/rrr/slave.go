@@ -1,10 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,7 +34,11 @@ func slaveAction(c *cli.Context) error {
 	if _, err := worker.SlaveConfigFromEnv(os.Getenv); err != nil {
 		return usagef("%v", err)
 	}
-	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	// The first signal stops the running trial; the worker, not a second
+	// signal, kills a slave that takes too long (SIGKILL after its grace).
+	ctx, cancel := context.WithCancel(c.Context)
+	defer cancel()
+	stop := onSignals(func(os.Signal) { cancel() }, nil)
 	defer stop()
 	// The worker hands the Redis URL over a pipe, not the environment, so
 	// that no trial can read it back (worker.EnvRedisFD).

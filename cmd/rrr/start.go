@@ -75,30 +75,18 @@ func startAction(c *cli.Context) error {
 
 	// A signal during the upload stops it (there is nothing to cancel
 	// yet); every signal also reaches the wait, which cancels the taskset.
-	sigs, stop := notifySignals()
-	defer stop()
 	upload, cancelUpload := context.WithCancel(ctx)
 	defer cancelUpload()
-	ints := make(chan os.Signal, 4)
+	ints := make(chan os.Signal, 2)
 	var created atomic.Bool
-	relayDone := make(chan struct{})
-	defer close(relayDone)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if !created.Load() {
-					cancelUpload()
-				}
-				select {
-				case ints <- s:
-				default:
-				}
-			case <-relayDone:
-				return
-			}
+	relay := func(s os.Signal) {
+		if !created.Load() {
+			cancelUpload()
 		}
-	}()
+		ints <- s
+	}
+	stop := onSignals(relay, relay)
+	defer stop()
 
 	key, err := cl.Start(upload, opt)
 	created.Store(true)

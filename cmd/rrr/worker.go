@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/version"
 	"github.com/rrr-dev/rrr/schema"
@@ -39,7 +38,7 @@ func workerCommand() *cli.Command {
 			"cleanly (running trials are handed back); a second signal kills its slaves at once.",
 		Flags: []cli.Flag{
 			redisWaitFlag(),
-			&cli.StringFlag{Name: "id", Value: hostname(), DefaultText: "the host name", EnvVars: []string{"RRR_ID"},
+			&cli.StringFlag{Name: "id", Value: host.Name(), DefaultText: "the host name", EnvVars: []string{"RRR_ID"},
 				Usage: "worker id, unique in the fleet; give several workers on one host different ids and working dirs"},
 			&cli.StringFlag{Name: "worker-type", Value: schema.DefaultWorkerType, EnvVars: []string{"RRR_WORKER_TYPE"},
 				Usage: "takes only tasksets of this type"},
@@ -63,7 +62,7 @@ func workerCommand() *cli.Command {
 				Usage: "how often heartbeats are refreshed"},
 			&cli.StringFlag{Name: "keep-logs", Value: "72h", EnvVars: []string{"RRR_KEEP_LOGS"},
 				Usage: "full outputs of tasksets older than this are removed from the working dir (0 keeps them all)"},
-			&cli.StringFlag{Name: "host", Value: hostname(), DefaultText: "the host name", EnvVars: []string{"RRR_HOST"},
+			&cli.StringFlag{Name: "host", Value: host.Name(), DefaultText: "the host name", EnvVars: []string{"RRR_HOST"},
 				Usage: "host name written in output paths (host:path)"},
 		},
 		Action: workerAction,
@@ -132,23 +131,11 @@ func workerAction(c *cli.Context) error {
 
 	// The first signal stops the worker in order; a second one kills its
 	// slaves without waiting.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-		case <-ctx.Done():
-			return
-		}
+	stop := onSignals(func(os.Signal) {
 		log.Info().Msg("stopping: slaves finish, running trials are handed back; signal again to kill them now")
 		cancel()
-		select {
-		case <-sigs:
-			w.Force()
-		case <-c.Context.Done():
-		}
-	}()
+	}, func(os.Signal) { w.Force() })
+	defer stop()
 	if err := w.Run(ctx); err != nil {
 		return exitf(exitInfra, "%v", err)
 	}

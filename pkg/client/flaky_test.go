@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/client"
+	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -55,8 +56,8 @@ func TestSummaryOfAQuarantinedFailure(t *testing.T) {
 	s.Tasks[1].Quarantined = "flaky on CI, #123"
 	s.FailedCount, s.QuarantinedFailedCount, s.SucceededCount = 1, 1, 1
 	s.FinishedAt = at(20 * time.Second)
-	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}
-	require.Equal(t, client.Succeeded, o.Verdict)
+	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}
+	require.Equal(t, model.Succeeded, o.Verdict)
 	var out bytes.Buffer
 	client.WriteSummary(&out, o, client.SummaryOptions{})
 	text := out.String()
@@ -73,7 +74,7 @@ func TestSummaryOfAQuarantinedFailure(t *testing.T) {
 
 	// A failure that is not quarantined beside it fails the taskset.
 	s.Status, s.FailedCount = schema.StatusFailed, 2
-	require.Equal(t, client.TestsFailed, client.VerdictOf(s.Taskset))
+	require.Equal(t, model.TestsFailed, model.VerdictOf(s.Taskset))
 	s.FailedCount, s.ErrorCount = 2, 1
-	require.Equal(t, client.Infra, client.VerdictOf(s.Taskset), "the other one only errored")
+	require.Equal(t, model.Infra, model.VerdictOf(s.Taskset), "the other one only errored")
 }

@@ -78,7 +78,7 @@ func ComputeProgress(s *model.Snapshot, now time.Time) Progress {
 			case tr.Status == "" && !tr.StartedAt.IsZero():
 				running = true
 				ran = max(ran, now.Sub(tr.StartedAt.Time))
-			case tr.Status == schema.StatusFailed || tr.Status == schema.StatusError || tr.Status == schema.StatusTimeout:
+			case model.IsTrialFailure(tr.Status):
 				failed = true
 			}
 		}

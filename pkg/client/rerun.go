@@ -44,7 +44,7 @@ func RerunOf(s *model.Snapshot, dir string) (Rerun, error) {
 			continue
 		case "":
 			why = "without a verdict"
-			if FinalTrial(t) == nil {
+			if model.FinalTrial(t) == nil {
 				why = "not run"
 			}
 		case schema.StatusError:

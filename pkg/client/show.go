@@ -27,12 +27,12 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	if opt.Now.IsZero() {
 		opt.Now = time.Now()
 	}
-	v := VerdictOf(s.Taskset)
+	v := model.VerdictOf(s.Taskset)
 	c := CountSpecs(s)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "taskset\t%s\n", s.Key)
 	status := orRunning(s.Status)
-	if v != Running {
+	if v != model.Running {
 		status += " (" + v.String() + ")"
 	}
 	if s.StatusReason != "" {
@@ -85,10 +85,10 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		}
 		listed++
 		took := ""
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > 0 {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			took = fmtDuration(ft.Duration())
 		}
-		if ft := FinalTrial(t); ft != nil && ft.BatchSize > 1 {
+		if ft := model.FinalTrial(t); ft != nil && ft.BatchSize > 1 {
 			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
 		}
 		statuses := trialStatuses(t)
@@ -112,7 +112,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 
 	if opt.ShowErrors {
 		for _, t := range s.Tasks {
-			if t.Status == schema.StatusFailed || IsFlaky(t) {
+			if t.Status == schema.StatusFailed || model.IsFlaky(t) {
 				WriteFailedSpec(w, t, -1)
 			}
 		}
@@ -154,7 +154,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 // taskWord is a task's state in a listing.
 func taskWord(t model.Task) string {
 	switch {
-	case IsFlaky(t):
+	case model.IsFlaky(t):
 		return "flaky"
 	case t.Status != "":
 		return t.Status

@@ -12,20 +12,6 @@ import (
 	"github.com/rrr-dev/rrr/schema"
 )
 
-// IsFailure reports whether a trial status counts against max_trials.
-func IsFailure(status string) bool {
-	return status == schema.StatusFailed || status == schema.StatusError || status == schema.StatusTimeout
-}
-
-// FinalTrial is the trial that stands for the task (model.Task.FinalTrial).
-func FinalTrial(t model.Task) *model.Trial { return t.FinalTrial() }
-
-// FlakyTrials are the trials that make a task flaky (model.Task.FlakyTrials).
-func FlakyTrials(t model.Task) []model.Trial { return t.FlakyTrials() }
-
-// IsFlaky reports whether a task failed, then passed (see FlakyTrials).
-func IsFlaky(t model.Task) bool { return t.IsFlaky() }
-
 // Balance measures how well a run used its slaves.
 type Balance struct {
 	Wall     time.Duration // created -> finished (or now)
@@ -76,7 +62,7 @@ func ComputeBalance(s *model.Snapshot, now time.Time) Balance {
 				last = tr.FinishedAt.Time
 			}
 		}
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > b.Longest {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > b.Longest {
 			b.Longest, b.LongestSpec = ft.Duration(), t.SpecFile
 		}
 	}
@@ -119,13 +105,13 @@ func CountSpecs(s *model.Snapshot) Counts {
 		case v == schema.StatusFailed:
 			c.Failed++
 		default:
-			if FinalTrial(t) == nil {
+			if model.FinalTrial(t) == nil {
 				c.NotRun++
 			} else {
 				c.Unsettled++
 			}
 		}
-		if IsFlaky(t) {
+		if model.IsFlaky(t) {
 			c.Flaky++
 		}
 	}
@@ -167,7 +153,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if s.RerunOf != "" {
 		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
 	}
-	if o.Verdict == Infra || (s.StatusReason != "" && o.Verdict == TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
+	if o.Verdict == model.Infra || (s.StatusReason != "" && o.Verdict == model.TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
 	var failed, errored, quarantined, flaky []model.Task
@@ -179,7 +165,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 			errored = append(errored, t)
 		case t.Status == schema.StatusFailed:
 			failed = append(failed, t)
-		case IsFlaky(t):
+		case model.IsFlaky(t):
 			flaky = append(flaky, t)
 		}
 	}
@@ -216,7 +202,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 }
 
 // Headline is one line: the key, the verdict and the counts.
-func Headline(s *model.Snapshot, v Verdict, note string) string {
+func Headline(s *model.Snapshot, v model.Verdict, note string) string {
 	c := CountSpecs(s)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", s.Key, statusWord(s, v))
@@ -250,15 +236,15 @@ func Headline(s *model.Snapshot, v Verdict, note string) string {
 	return b.String()
 }
 
-func statusWord(s *model.Snapshot, v Verdict) string {
+func statusWord(s *model.Snapshot, v model.Verdict) string {
 	switch {
-	case v == Running && s.Status == schema.StatusRunning:
+	case v == model.Running && s.Status == schema.StatusRunning:
 		return "is running"
-	case v == Infra && s.Status == schema.StatusSucceeded:
+	case v == model.Infra && s.Status == schema.StatusSucceeded:
 		return "succeeded" // but tested nothing: RequireTests's note says so
-	case v == Infra && s.Status != schema.StatusFailed:
+	case v == model.Infra && s.Status != schema.StatusFailed:
 		return "is " + orRunning(s.Status)
-	case v == Infra && s.StatusReason == "":
+	case v == model.Infra && s.StatusReason == "":
 		return "ended in error" // its failed specs only errored
 	}
 	return s.Status
@@ -301,7 +287,7 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 	for i, tr := range t.Trials {
 		fmt.Fprintf(w, "   trial %d: %s\n", i+1, TrialLine(tr))
 	}
-	ft := FinalTrial(t)
+	ft := model.FinalTrial(t)
 	if ft == nil {
 		return
 	}
@@ -430,7 +416,7 @@ type SpecTime struct {
 func Slowest(s *model.Snapshot, n int) []SpecTime {
 	var out []SpecTime
 	for _, t := range s.Tasks {
-		if ft := FinalTrial(t); ft != nil && ft.Duration() > 0 {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			out = append(out, SpecTime{t.SpecFile, ft.Duration()})
 		}
 	}

@@ -77,14 +77,14 @@ func TestBalance(t *testing.T) {
 
 func TestFinalTrialAndFlaky(t *testing.T) {
 	s := finished()
-	require.Equal(t, s.Tasks[0].Trials[0].Key, client.FinalTrial(s.Tasks[0]).Key)
-	require.Equal(t, s.Tasks[1].Trials[1].Key, client.FinalTrial(s.Tasks[1]).Key, "the passed trial, not the failed one")
-	require.Equal(t, s.Tasks[2].Trials[2].Key, client.FinalTrial(s.Tasks[2]).Key, "the last failure")
-	require.Nil(t, client.FinalTrial(task("q.rb", "", nil)))
-	require.Nil(t, client.FinalTrial(task("r.rb", "", nil, trial("", 0, -1, "s"))), "a running trial has no result")
-	require.False(t, client.IsFlaky(s.Tasks[0]))
-	require.True(t, client.IsFlaky(s.Tasks[1]))
-	require.False(t, client.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
+	require.Equal(t, s.Tasks[0].Trials[0].Key, model.FinalTrial(s.Tasks[0]).Key)
+	require.Equal(t, s.Tasks[1].Trials[1].Key, model.FinalTrial(s.Tasks[1]).Key, "the passed trial, not the failed one")
+	require.Equal(t, s.Tasks[2].Trials[2].Key, model.FinalTrial(s.Tasks[2]).Key, "the last failure")
+	require.Nil(t, model.FinalTrial(task("q.rb", "", nil)))
+	require.Nil(t, model.FinalTrial(task("r.rb", "", nil, trial("", 0, -1, "s"))), "a running trial has no result")
+	require.False(t, model.IsFlaky(s.Tasks[0]))
+	require.True(t, model.IsFlaky(s.Tasks[1]))
+	require.False(t, model.IsFlaky(s.Tasks[2]), "failed in the end is not flaky")
 	cases := []struct {
 		name   string
 		trials []model.Trial
@@ -97,14 +97,14 @@ func TestFinalTrialAndFlaky(t *testing.T) {
 		{"a lost slave, then a pass", []model.Trial{trial("error", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, false},
 	}
 	for _, tc := range cases {
-		require.Equal(t, tc.flaky, client.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
+		require.Equal(t, tc.flaky, model.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
 	}
 }
 
 func TestWriteSummaryOfAFailedRun(t *testing.T) {
 	var buf bytes.Buffer
 	s := finished()
-	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}, client.SummaryOptions{})
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}, client.SummaryOptions{})
 	out := buf.String()
 	for _, want := range []string{
 		"rrr: rrrspec:taskset:x failed: 3 specs, 2 passed, 1 failed, 1 flaky, in 1m10s",
@@ -156,8 +156,8 @@ func TestWriteSummaryOfASetupFailure(t *testing.T) {
 	s.StatusReason = "setup command failed on w1: exit status 2"
 	s.WorkerLogs = []model.WorkerLog{{Worker: "rrrspec:worker:w1", Log: "rsync done\nbundle: command not found\n"}}
 	var buf bytes.Buffer
-	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.VerdictOf(s.Taskset)}
-	require.Equal(t, client.Infra, o.Verdict)
+	o := &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}
+	require.Equal(t, model.Infra, o.Verdict)
 	client.WriteSummary(&buf, o, client.SummaryOptions{})
 	out := buf.String()
 	require.Contains(t, out, "rrrspec:taskset:x failed (setup command failed on w1: exit status 2): 2 specs, 2 not run")
@@ -168,10 +168,10 @@ func TestWriteSummaryOfASetupFailure(t *testing.T) {
 func TestWriteSummaryOfAnInterruptedWait(t *testing.T) {
 	s := snapshot("running", task("a.rb", "passed", nil, trial("passed", 0, time.Second, "s")), task("b.rb", "", nil))
 	var buf bytes.Buffer
-	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: client.Infra, Note: "wait timed out after 5m0s"}, client.SummaryOptions{Now: t0.Add(time.Minute)})
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.Infra, Note: "wait timed out after 5m0s"}, client.SummaryOptions{Now: t0.Add(time.Minute)})
 	require.Contains(t, buf.String(), "rrrspec:taskset:x is running [wait timed out after 5m0s]: 2 specs, 1 passed, 1 not run")
 
 	buf.Reset()
-	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: client.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
+	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: model.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
 	require.Equal(t, "rrr: k: a second signal: stopped at once\n", buf.String())
 }

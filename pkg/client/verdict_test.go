@@ -11,33 +11,6 @@ import (
 	"github.com/rrr-dev/rrr/pkg/model"
 )
 
-func TestVerdictAndExitCode(t *testing.T) {
-	cases := []struct {
-		name    string
-		ts      model.Taskset
-		verdict client.Verdict
-		code    int
-	}{
-		{"succeeded", model.Taskset{Status: "succeeded"}, client.Succeeded, 0},
-		{"tests failed", model.Taskset{Status: "failed", FailedCount: 2}, client.TestsFailed, 1},
-		{"cancelled", model.Taskset{Status: "cancelled", FailedCount: 1}, client.Cancelled, 3},
-		{"setup failed: no failed spec", model.Taskset{Status: "failed", StatusReason: "setup failed"}, client.Infra, 4},
-		{"failed with a reason despite failed specs", model.Taskset{Status: "failed", FailedCount: 1, StatusReason: "slaves keep crashing"}, client.Infra, 4},
-		{"failed, no reason, no failed spec", model.Taskset{Status: "failed"}, client.Infra, 4},
-		{"failed specs only errored", model.Taskset{Status: "failed", FailedCount: 2, ErrorCount: 2}, client.Infra, 4},
-		{"one spec failed a test, one errored", model.Taskset{Status: "failed", FailedCount: 2, ErrorCount: 1}, client.TestsFailed, 1},
-		{"running", model.Taskset{Status: "running"}, client.Running, 5},
-		{"being created", model.Taskset{Status: ""}, client.Running, 5},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			v := client.VerdictOf(tc.ts)
-			require.Equal(t, tc.verdict, v)
-			require.Equal(t, tc.code, v.ExitCode())
-		})
-	}
-}
-
 func TestTestedNothing(t *testing.T) {
 	trial := func(format string, passed, pending, failed int) model.Trial {
 		return model.Trial{Status: "passed", Format: format, Passed: passed, Pending: pending, Failed: failed,
@@ -67,7 +40,7 @@ func TestTestedNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			why := client.TestedNothing(tc.s)
-			o := &client.Outcome{Key: tc.s.Key, Snapshot: tc.s, Verdict: client.VerdictOf(tc.s.Taskset)}
+			o := &client.Outcome{Key: tc.s.Key, Snapshot: tc.s, Verdict: model.VerdictOf(tc.s.Taskset)}
 			before := o.Verdict
 			require.Equal(t, why, client.RequireTests(o))
 			if tc.want == "" {
@@ -76,7 +49,7 @@ func TestTestedNothing(t *testing.T) {
 				return
 			}
 			require.Contains(t, why, tc.want)
-			require.Equal(t, client.Infra, o.Verdict)
+			require.Equal(t, model.Infra, o.Verdict)
 			require.Equal(t, 4, o.Verdict.ExitCode())
 			require.Contains(t, client.Headline(tc.s, o.Verdict, o.Note), "succeeded ["+why)
 		})

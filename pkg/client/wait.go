@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -47,7 +46,7 @@ type Outcome struct {
 	// Snapshot is the taskset with outputs and logs, as it ended (or as it
 	// stood when the wait stopped); nil after a second signal.
 	Snapshot *model.Snapshot
-	Verdict  Verdict
+	Verdict  model.Verdict
 	// Note says why the wait stopped before the taskset finished, if it did.
 	Note string
 }
@@ -91,7 +90,7 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 				continue
 			}
 			out.close()
-			return &Outcome{Key: key, Verdict: Cancelled, Note: "a second signal: stopped at once"}, nil
+			return &Outcome{Key: key, Verdict: model.Cancelled, Note: "a second signal: stopped at once"}, nil
 		}
 	}
 }
@@ -128,7 +127,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 	// final reads the taskset whole; unfinished is the verdict when it has
 	// not finished (the wait stopped early, note says why).
 	var pr *Printer
-	final := func(unfinished Verdict, note string) (*Outcome, error) {
+	final := func(unfinished model.Verdict, note string) (*Outcome, error) {
 		if pr != nil {
 			pr.Clear()
 		}
@@ -136,8 +135,8 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 		if err != nil {
 			return nil, err
 		}
-		o := &Outcome{Key: key, Snapshot: s, Verdict: VerdictOf(s.Taskset)}
-		if o.Verdict == Running {
+		o := &Outcome{Key: key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}
+		if o.Verdict == model.Running {
 			o.Verdict, o.Note = unfinished, note
 		}
 		return o, nil
@@ -154,13 +153,11 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 		}
 	}
 
-	sub := c.rdb().Subscribe(wctx, schema.Events(key))
+	sub := c.Schema.SubscribeEvents(wctx, key)
 	defer sub.Close()
-	var events <-chan *redis.Message
-	if _, err := sub.Receive(wctx); err != nil {
+	events, err := schema.ConfirmedEvents(wctx, sub)
+	if err != nil {
 		c.Log.Warn().Err(err).Str("taskset", key).Msg("no events subscription; reading every poll interval")
-	} else {
-		events = sub.Channel()
 	}
 
 	// Trial times come from the Redis clock; measure against it.
@@ -193,7 +190,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 		case err == nil:
 			failingSince = time.Time{}
 			if schema.IsFinal(snap.Status) {
-				return final(Running, "")
+				return final(model.Running, "")
 			}
 			if bad := snap.Unreadable; bad != nil {
 				// The server fails such a taskset (status_reason) at its next
@@ -222,7 +219,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 			if err != nil {
 				return nil, err
 			}
-			return &Outcome{Key: key, Snapshot: s, Verdict: VerdictOf(s.Taskset)}, nil
+			return &Outcome{Key: key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}, nil
 		case errors.Is(err, model.ErrMalformed):
 			return nil, fmt.Errorf("wait for %s: %w", key, err)
 		default:
@@ -243,17 +240,17 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 				if !opt.CancelOnSignal {
 					say("%s: stopped waiting; the taskset goes on (`rrr waitfor %s` to wait again, `rrr cancel %s` to stop it)",
 						sig, key, key)
-					return final(Cancelled, "stopped waiting on "+sig.String())
+					return final(model.Cancelled, "stopped waiting on "+sig.String())
 				}
 				say("%s: cancelling the taskset (a second signal exits at once)", sig)
-				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), hostname())
+				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), host.Name())
 				if _, err := c.Cancel(wctx, key, reason); err != nil {
 					say("could not cancel %s: %v", key, err)
 				}
 				waiting = false
 			case <-timeout:
 				say("gave up waiting after %s; the taskset goes on (`rrr cancel %s` to stop it)", opt.Timeout, key)
-				return final(Infra, "wait timed out after "+opt.Timeout.String())
+				return final(model.Infra, "wait timed out after "+opt.Timeout.String())
 			case _, ok := <-events:
 				if !ok {
 					events = nil
@@ -320,12 +317,4 @@ func whoami() string {
 		return u
 	}
 	return "rrr"
-}
-
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
 }

@@ -148,7 +148,7 @@ func TestWaitSucceeds(t *testing.T) {
 		f.run(ts, slave, passed(3))
 		f.run(ts, slave, passed(2))
 		o := result(t, ch)
-		require.Equal(t, client.Succeeded, o.Verdict)
+		require.Equal(t, model.Succeeded, o.Verdict)
 		require.Equal(t, schema.StatusSucceeded, o.Snapshot.Status)
 		require.Empty(t, o.Note)
 		require.Len(t, o.Snapshot.Tasks, 2)
@@ -167,8 +167,8 @@ func TestWaitFailsAndKeepsOutputs(t *testing.T) {
 		f.run(key, s1, failed("first try"))
 		f.run(key, s2, failed("second try"))
 		o := result(t, ch)
-		require.Equal(t, client.TestsFailed, o.Verdict)
-		tr := client.FinalTrial(o.Snapshot.Tasks[0])
+		require.Equal(t, model.TestsFailed, o.Verdict)
+		tr := model.FinalTrial(o.Snapshot.Tasks[0])
 		require.Equal(t, "second try", tr.Stdout, "the final read has the outputs")
 	})
 }
@@ -184,8 +184,8 @@ func TestWaitFlaky(t *testing.T) {
 		f.run(ts, s1, failed("oops")) // requeued: a slave never takes a task twice
 		f.run(ts, s2, passed(1))
 		o := result(t, ch)
-		require.Equal(t, client.Succeeded, o.Verdict)
-		require.True(t, client.IsFlaky(o.Snapshot.Tasks[0]))
+		require.Equal(t, model.Succeeded, o.Verdict)
+		require.True(t, model.IsFlaky(o.Snapshot.Tasks[0]))
 		require.Equal(t, 1, client.CountSpecs(o.Snapshot).Flaky)
 	})
 }
@@ -204,7 +204,7 @@ func TestWaitShowsProgressOnALog(t *testing.T) {
 		f.run(ts, slave, passed(1))
 		f.run(ts, slave+"x", passed(1)) // another slave retries the failure
 		o := result(t, ch)
-		require.Equal(t, client.Succeeded, o.Verdict)
+		require.Equal(t, model.Succeeded, o.Verdict)
 		out := f.stderr.String()
 		require.NotContains(t, out, "\r", "a log gets lines, not terminal control")
 		require.Contains(t, out, "rrr: 0/3 done")
@@ -227,7 +227,7 @@ func TestWaitCancelsOnSignal(t *testing.T) {
 		f.subscribed(ts)
 		ints <- syscall.SIGINT
 		o := result(t, ch)
-		require.Equal(t, client.Cancelled, o.Verdict)
+		require.Equal(t, model.Cancelled, o.Verdict)
 		require.Equal(t, 3, o.Verdict.ExitCode())
 		require.Equal(t, schema.StatusCancelled, o.Snapshot.Status)
 		require.Contains(t, o.Snapshot.StatusReason, "interrupt")
@@ -252,7 +252,7 @@ func TestWaitStopsWaitingOnSignalWithoutCancelling(t *testing.T) {
 		f.subscribed(ts)
 		ints <- syscall.SIGTERM
 		o := result(t, ch)
-		require.Equal(t, client.Cancelled, o.Verdict)
+		require.Equal(t, model.Cancelled, o.Verdict)
 		require.Contains(t, o.Note, "stopped waiting")
 		require.Equal(t, schema.StatusRunning, o.Snapshot.Status, "the taskset goes on")
 		require.Contains(t, f.stderr.String(), "rrr waitfor "+ts)
@@ -266,7 +266,7 @@ func TestWaitTimesOut(t *testing.T) {
 		opt := eventsOnly
 		opt.Timeout = 100 * time.Millisecond
 		o := result(t, f.wait(ts, opt))
-		require.Equal(t, client.Infra, o.Verdict)
+		require.Equal(t, model.Infra, o.Verdict)
 		require.Equal(t, 4, o.Verdict.ExitCode())
 		require.Contains(t, o.Note, "timed out")
 		require.Equal(t, schema.StatusRunning, o.Snapshot.Status, "a wait time-out leaves the taskset running")
@@ -281,7 +281,7 @@ func TestWaitPollsWithoutEvents(t *testing.T) {
 		f.subscribed(ts)
 		// a change no script announces: only a read finds it
 		require.NoError(t, b.RDB.HSet(ctx, ts, schema.FStatus, schema.StatusSucceeded).Err())
-		require.Equal(t, client.Succeeded, result(t, ch).Verdict)
+		require.Equal(t, model.Succeeded, result(t, ch).Verdict)
 	})
 }
 
@@ -291,7 +291,7 @@ func TestWaitFinishedTasksetReturnsAtOnce(t *testing.T) {
 		ts := f.create("done", "a.rb")
 		_, slave := f.worker("w1", "default", ts)
 		f.run(ts, slave, passed(1))
-		require.Equal(t, client.Succeeded, result(t, f.wait(ts, eventsOnly)).Verdict)
+		require.Equal(t, model.Succeeded, result(t, f.wait(ts, eventsOnly)).Verdict)
 	})
 }
 
@@ -312,7 +312,7 @@ func TestWaitReadsTheStoreWhenExpired(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "gone", "taskset.json"), doc, 0o644))
 		f.cl.Store = func(id string) (*model.Snapshot, error) { return store.Read(dir, id) }
 		o := result(t, f.wait(key, eventsOnly))
-		require.Equal(t, client.TestsFailed, o.Verdict)
+		require.Equal(t, model.TestsFailed, o.Verdict)
 
 		_, err = f.cl.Wait(ctx, f.sc.Keys.Taskset("never"), eventsOnly)
 		require.ErrorIs(t, err, client.ErrNotFound)
@@ -347,7 +347,7 @@ func TestWaitSaysWhyNoWorkerTakesIt(t *testing.T) {
 					5*time.Second, 5*time.Millisecond, "stderr: %s", f.stderr.String())
 				_, err := f.cl.Cancel(ctx, ts, "test over")
 				require.NoError(t, err)
-				require.Equal(t, client.Cancelled, result(t, ch).Verdict)
+				require.Equal(t, model.Cancelled, result(t, ch).Verdict)
 				require.Equal(t, 1, bytes.Count([]byte(f.stderr.String()), []byte(tc.says)), "said once")
 			})
 		})
@@ -380,7 +380,7 @@ func TestWaitSecondSignalExitsAtOnce(t *testing.T) {
 		5*time.Second, 5*time.Millisecond)
 	ints <- syscall.SIGINT
 	o := result(t, ch) // within 10 s, long before Redis answers
-	require.Equal(t, client.Cancelled, o.Verdict)
+	require.Equal(t, model.Cancelled, o.Verdict)
 	require.Nil(t, o.Snapshot)
 	require.Contains(t, o.Note, "second signal")
 }
@@ -402,7 +402,7 @@ func TestWaitRidesOutRedisOutages(t *testing.T) {
 		10*time.Second, 5*time.Millisecond)
 	require.NoError(t, b.Mini.Restart())
 	f.run(ts, slave, passed(1))
-	require.Equal(t, client.Succeeded, result(t, ch).Verdict, "the wait went on after Redis came back")
+	require.Equal(t, model.Succeeded, result(t, ch).Verdict, "the wait went on after Redis came back")
 
 	ts = f.create("gone", "a.rb")
 	ch = f.wait(ts, client.WaitOptions{Poll: 10 * time.Millisecond, WorkerWarnAfter: time.Hour, RedisGrace: 100 * time.Millisecond})

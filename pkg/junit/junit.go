@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -133,12 +132,12 @@ func Build(s *model.Snapshot) Testsuites {
 
 func suite(s *model.Snapshot, t model.Task) Testsuite {
 	ts := Testsuite{Name: t.SpecFile, File: t.SpecFile, Time: "0"}
-	ft := client.FinalTrial(t)
+	ft := model.FinalTrial(t)
 	ts.Properties = []Property{
 		{PropStatus, t.Verdict()},
 		{PropTrials, strconv.Itoa(len(t.Trials))},
 	}
-	flaky := client.IsFlaky(t)
+	flaky := model.IsFlaky(t)
 	if flaky {
 		ts.Properties = append(ts.Properties, Property{PropFlaky, "true"})
 	}
@@ -200,7 +199,7 @@ func suite(s *model.Snapshot, t model.Task) Testsuite {
 	// A spec without cases, or one whose failure no case explains (it
 	// timed out, crashed, or exited non-zero with a clean report), gets a
 	// case of its own so that the failure counts.
-	if len(ts.Cases) == 0 || (client.IsFailure(ft.Status) && !caseFailed) {
+	if len(ts.Cases) == 0 || (model.IsTrialFailure(ft.Status) && !caseFailed) {
 		tc := Testcase{Name: t.SpecFile, Classname: className(t.SpecFile), File: t.SpecFile, Time: ts.Time}
 		if len(ts.Cases) > 0 {
 			tc.Name = t.SpecFile + " (trial)"
@@ -238,7 +237,7 @@ func markFlaky(ts *Testsuite, t model.Task) {
 	for i, tc := range ts.Cases {
 		index[tc.Classname+"\x00"+tc.Name] = i
 	}
-	for _, tr := range client.FlakyTrials(t) {
+	for _, tr := range model.FlakyTrials(t) {
 		attributed := false
 		for _, c := range tr.Report {
 			if c.Status != schema.StatusFailed {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -81,13 +82,9 @@ func (c ConsumerConfig) Validate() error {
 // A restarted process gets a new one; its old entries come back through
 // Recover once the old heartbeat expires.
 func ConsumerID() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
-	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	return fmt.Sprintf("%s-%d-%s", host.Name(), os.Getpid(), hex.EncodeToString(b))
 }
 
 // Consumer takes entries from a reliable queue and hands each to Handle,
@@ -231,18 +228,11 @@ func (c *Consumer) drainPending(ctx, work context.Context) error {
 // thought dead during an outage was forgotten by Recover and joins again.
 func (c *Consumer) beat(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(c.Config.BeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.Queue.Join(ctx, c.Config.ConsumerTTL); err != nil && ctx.Err() == nil {
-				c.Health.Fail("refresh the consumer heartbeat", err)
-			}
+	Heartbeat(ctx, c.Config.BeatInterval, func() {
+		if err := c.Queue.Join(ctx, c.Config.ConsumerTTL); err != nil && ctx.Err() == nil {
+			c.Health.Fail("refresh the consumer heartbeat", err)
 		}
-	}
+	})
 }
 
 func (c *Consumer) leave(ctx context.Context) {

@@ -206,6 +206,23 @@ func (l *redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.quiet = 0
 }
 
+// Heartbeat calls beat every interval until ctx ends: the loop of every
+// heartbeat (workers, slaves, queue consumers). The first call comes one
+// interval after the start, since each caller set its heartbeat as it
+// joined; beat logs its own errors.
+func Heartbeat(ctx context.Context, interval time.Duration, beat func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			beat()
+		}
+	}
+}
+
 // Sleep waits d or until ctx is done, and reports whether the full d passed.
 func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {

@@ -323,3 +323,22 @@ func TestHealthRecoveredAtFollowsOutagesOnly(t *testing.T) {
 	h.OK()
 	require.Equal(t, now, h.RecoveredAt())
 }
+
+func TestHeartbeatBeatsOnItsIntervalUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var beats atomic.Int32
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		loopx.Heartbeat(ctx, 20*time.Millisecond, func() { beats.Add(1) })
+	}()
+	require.Eventually(t, func() bool { return beats.Load() >= 3 }, 5*time.Second, 5*time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(start), 60*time.Millisecond, "the first beat waits an interval")
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Heartbeat did not return after its context ended")
+	}
+}

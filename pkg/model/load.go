@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -43,11 +44,8 @@ func NewReader(rdb redis.UniversalClient, keys schema.Keys) *Reader {
 	return &Reader{rdb: rdb, Keys: keys}
 }
 
-// chunk bounds the commands of one pipeline, so that a taskset of 100,000
-// tasks is read in steps that do not block Redis for long.
-const chunk = 1000
-
-// pipelined runs one command per key in pipelined chunks and returns the
+// pipelined runs one command per key in pipelined chunks
+// (redisx.PipelinedKeep) and returns the
 // value of each, in the order of keys. A missing string key is "" (Nil is
 // not an error here). A key Redis refuses (WRONGTYPE: a corrupt value) is
 // named in *problems, with what to do, and reads as zero, when problems is
@@ -57,35 +55,28 @@ func pipelined[C interface {
 	Err() error
 }, V any](ctx context.Context, rdb redis.UniversalClient, keys []string, problems *[]string,
 	cmd func(p redis.Pipeliner, key string) C) ([]V, error) {
-	out := make([]V, 0, len(keys))
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		cmds := make([]C, 0, end-start)
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys[start:end] {
-				cmds = append(cmds, cmd(p, k))
-			}
-			return nil
+	cmds := make([]C, len(keys))
+	err := redisx.PipelinedKeep(ctx, rdb, len(keys), func(p redis.Pipeliner, i int) { cmds[i] = cmd(p, keys[i]) },
+		func(err error) bool {
+			var reply redis.Error
+			return errors.Is(err, redis.Nil) || (problems != nil && errors.As(err, &reply))
 		})
-		if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]V, 0, len(keys))
+	for i, c := range cmds {
+		var zero V
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			var reply redis.Error
 			if problems == nil || !errors.As(err, &reply) {
 				return nil, err
 			}
+			*problems = append(*problems, Refused(keys[i], err))
+			out = append(out, zero)
+			continue
 		}
-		for i, c := range cmds {
-			var zero V
-			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-				var reply redis.Error
-				if problems == nil || !errors.As(err, &reply) {
-					return nil, err
-				}
-				*problems = append(*problems, Refused(keys[start+i], err))
-				out = append(out, zero)
-				continue
-			}
-			out = append(out, c.Val())
-		}
+		out = append(out, c.Val())
 	}
 	return out, nil
 }

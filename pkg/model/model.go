@@ -3,6 +3,11 @@
 // A malformed value is an error naming the key and field, never a panic:
 // callers log it and skip the object.
 //
+// It also holds the domain rules read from those values, so that every
+// part and report agrees on them: what counts as a trial failure, which
+// trial stands for a task, what is flaky (rules.go), and a taskset's
+// verdict with its exit code (verdict.go).
+//
 // The JSON form of these types is the one `rrr show --json` prints and the
 // persister stores.
 package model
@@ -117,52 +122,6 @@ func (t Task) Verdict() string {
 	return t.Status
 }
 
-// FinalTrial is the trial that stands for the task: the first passed one
-// of a passed task, the first pending one of a pending task, else the last
-// finished one; nil when no trial finished.
-func (t Task) FinalTrial() *Trial {
-	want := ""
-	switch t.Status {
-	case schema.StatusPassed, schema.StatusPending:
-		want = t.Status
-	}
-	var last *Trial
-	for i := range t.Trials {
-		tr := &t.Trials[i]
-		if want != "" && tr.Status == want {
-			return tr
-		}
-		if tr.Status != "" {
-			last = tr
-		}
-	}
-	return last
-}
-
-// FlakyTrials are the trials that make a task flaky: those that failed or
-// timed out before the trial that passed it ended. A trial that could not
-// run (error) says nothing about the test, and a duplicate stopped after
-// the verdict (the taskset ended) is no failure of it.
-func (t Task) FlakyTrials() []Trial {
-	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
-		return nil
-	}
-	ft := t.FinalTrial()
-	if ft == nil {
-		return nil
-	}
-	var out []Trial
-	for _, tr := range t.Trials {
-		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
-			out = append(out, tr)
-		}
-	}
-	return out
-}
-
-// IsFlaky reports whether a task failed, then passed (see FlakyTrials).
-func (t Task) IsFlaky() bool { return len(t.FlakyTrials()) > 0 }
-
 // Outcome is the task's letter in the history of its class
 // (schema.History*), "" when it has no verdict.
 func (t Task) Outcome() string {
@@ -173,7 +132,7 @@ func (t Task) Outcome() string {
 		return schema.HistoryError
 	case t.Status == schema.StatusFailed:
 		return schema.HistoryFailed
-	case t.IsFlaky():
+	case IsFlaky(t):
 		return schema.HistoryFlaky
 	}
 	return schema.HistoryPassed

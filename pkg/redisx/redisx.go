@@ -347,6 +347,15 @@ const PipelineChunk = 1000
 // not errors here: they stay on their command, for the caller to read as
 // empty or to name the key. Any other failure is returned.
 func Pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
+	return PipelinedKeep(ctx, rdb, n, add, func(err error) bool {
+		return errors.Is(err, redis.Nil) || schema.IsWrongType(err)
+	})
+}
+
+// PipelinedKeep is Pipelined where keep says which failures of a pipeline
+// stay on their commands for the caller to read; any other ends the reads
+// and is returned.
+func PipelinedKeep(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int), keep func(error) bool) error {
 	for start := 0; start < n; start += PipelineChunk {
 		end := min(start+PipelineChunk, n)
 		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -355,7 +364,7 @@ func Pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, redis.Nil) && !schema.IsWrongType(err) {
+		if err != nil && !keep(err) {
 			return err
 		}
 	}

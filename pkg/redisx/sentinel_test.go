@@ -36,8 +36,12 @@ func TestSentinelOverTLSFollowsAFailover(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return rdb.Set(ctx, "after", "1", 0).Err() == nil
 	}, time.Minute, 50*time.Millisecond, "writes go to the new primary")
-	addr, err := fo.PrimaryAddr(ctx)
-	require.NoError(t, err)
-	require.Equal(t, fo.Replica.Addr, addr)
+	// Each sentinel learns of the new primary on its own: the one asked
+	// may still name the old one for a moment after the first write went
+	// through (seen once in about ten runs).
+	require.Eventually(t, func() bool {
+		addr, err := fo.PrimaryAddr(ctx)
+		return err == nil && addr == fo.Replica.Addr
+	}, 30*time.Second, 50*time.Millisecond, "the sentinels name the replica as the primary")
 	require.Equal(t, "1", rdb.Get(ctx, "before").Val())
 }

@@ -41,7 +41,7 @@ type Row struct {
 }
 
 func rowOf(ts model.Taskset, now time.Time) Row {
-	r := Row{ID: ts.ID, Key: ts.Key, RsyncName: ts.RsyncName, Status: ts.Status, Verdict: client.VerdictOf(ts).String(),
+	r := Row{ID: ts.ID, Key: ts.Key, RsyncName: ts.RsyncName, Status: ts.Status, Verdict: model.VerdictOf(ts).String(),
 		Class: ts.TasksetClass, WorkerType: ts.WorkerType, CreatedAt: ts.CreatedAt, FinishedAt: ts.FinishedAt,
 		Total: ts.TaskCount, Done: ts.SucceededCount + ts.FailedCount, Failed: ts.FailedCount}
 	end := ts.FinishedAt.Time

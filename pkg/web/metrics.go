@@ -302,7 +302,7 @@ func isRecovery(msg string) bool {
 // watchSettles times every task verdict announced on an events channel.
 func (c *collector) watchSettles(ctx context.Context) {
 	rdb := c.s.sc.Redis()
-	sub := rdb.PSubscribe(ctx, c.s.sc.Keys.Taskset("*")+":events")
+	sub := c.s.sc.SubscribeAllEvents(ctx)
 	defer sub.Close()
 	for msg := range sub.Channel() {
 		ev := schema.ParseEvent(msg.Payload)

@@ -75,9 +75,9 @@ var funcs = template.FuncMap{
 	},
 	"state":     client.TaskState,
 	"trialLine": client.TrialLine,
-	"final":     client.FinalTrial,
+	"final":     model.FinalTrial,
 	"took": func(t model.Task) string {
-		if ft := client.FinalTrial(t); ft != nil && ft.Duration() > 0 {
+		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
 			return client.FormatDuration(ft.Duration())
 		}
 		return "-"

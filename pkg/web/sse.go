@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -106,12 +104,9 @@ const watchPoll = 2 * time.Second
 // nobody watches.
 func (h *hub) watch(ctx context.Context, key string, w *watcher) {
 	id, _ := h.s.sc.Keys.TasksetID(key)
-	sub := h.s.sc.Redis().Subscribe(ctx, schema.Events(key))
+	sub := h.s.sc.SubscribeEvents(ctx, key)
 	defer sub.Close()
-	var events <-chan *redis.Message
-	if _, err := sub.Receive(ctx); err == nil {
-		events = sub.Channel()
-	}
+	events, _ := schema.ConfirmedEvents(ctx, sub) // without events: read every watchPoll
 	tick := time.NewTicker(watchPoll)
 	defer tick.Stop()
 	for {

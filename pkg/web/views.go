@@ -37,7 +37,7 @@ type Progress struct {
 
 func progressOf(s *model.Snapshot, now time.Time) Progress {
 	p := client.ComputeProgress(s, now)
-	out := Progress{Status: s.Status, Verdict: client.VerdictOf(s.Taskset).String(), Total: p.Total, Done: p.Done,
+	out := Progress{Status: s.Status, Verdict: model.VerdictOf(s.Taskset).String(), Total: p.Total, Done: p.Done,
 		Failed: p.Failed, Retrying: p.Retrying, Running: len(p.Running), Phase: p.Phase(), Elapsed: p.Elapsed.Seconds(),
 		Line: p.String(), Final: schema.IsFinal(s.Status)}
 	if out.Final && !s.FinishedAt.IsZero() && !s.CreatedAt.IsZero() {
@@ -93,7 +93,7 @@ func (s *Server) tasksetView(l *loaded) *TasksetView {
 		switch {
 		case t.Status == schema.StatusFailed:
 			v.FailedSpecs = append(v.FailedSpecs, t.SpecFile)
-		case client.IsFlaky(t):
+		case model.IsFlaky(t):
 			v.FlakySpecs = append(v.FlakySpecs, t.SpecFile)
 		}
 	}
@@ -175,8 +175,8 @@ func (s *Server) specHistory(ctx context.Context, spec, class string) (*SpecHist
 				continue
 			}
 			run := SpecRun{Taskset: snap.ID, CreatedAt: snap.CreatedAt, Status: client.TaskState(t), Trials: len(t.Trials),
-				Flaky: client.IsFlaky(t)}
-			if ft := client.FinalTrial(t); ft != nil {
+				Flaky: model.IsFlaky(t)}
+			if ft := model.FinalTrial(t); ft != nil {
 				run.TookSec = ft.Duration().Seconds()
 			}
 			if t.Status != "" {
