@@ -78,7 +78,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	fmt.Fprintln(w)
 	listed := 0
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, t := range s.Tasks {
+	for _, t := range model.BySpec(s.Tasks) {
 		word := taskWord(t)
 		if !opt.Verbose && word == "passed" {
 			continue
@@ -90,6 +90,9 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		}
 		if ft := FinalTrial(t); ft != nil && ft.BatchSize > 1 {
 			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
+		}
+		if t.Parts > 0 {
+			took = fmt.Sprintf("in %d partitions", t.Parts)
 		}
 		statuses := trialStatuses(t)
 		if t.Quarantined != "" {
@@ -111,7 +114,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	}
 
 	if opt.ShowErrors {
-		for _, t := range s.Tasks {
+		for _, t := range model.BySpec(s.Tasks) {
 			if t.Status == schema.StatusFailed || IsFlaky(t) {
 				WriteFailedSpec(w, t, -1)
 			}
