@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,6 +97,7 @@ func TestLocalPartitions(t *testing.T) {
 	require.Equal(t, 0, show.exit(t, 30*time.Second), show.stderr.String())
 	require.Contains(t, show.stdout.String(), fmt.Sprintf("in %d partitions", len(parts)), show.stdout.String())
 	require.Equal(t, 1, strings.Count(show.stdout.String(), "  passed  big "), "one line for big:\n%s", show.stdout.String())
+	require.Contains(t, show.stdout.String(), fmt.Sprintf("trial 1: partition p1of%d: passed", len(parts)), "--verbose names each trial's partition")
 
 	// Third run: the cases changed since the second. A partition whose
 	// cases are all gone ran nothing, which is an error, not a pass; the
@@ -122,4 +124,44 @@ func client0(t model.Task) *model.Trial {
 		return &model.Trial{}
 	}
 	return &t.Trials[0]
+}
+
+func TestLocalPartitionsPytest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: not with -short")
+	}
+	if _, err := exec.LookPath("pytest"); err != nil {
+		t.Skip("pytest is not installed")
+	}
+	bin := build(t)
+	dir := project(t, map[string]string{
+		"tests/test_big.py": "import time\n\ndef test_a(): time.sleep(0.2)\n\ndef test_b(): time.sleep(0.2)\n\n" +
+			"class TestK:\n    def test_c(self): time.sleep(0.2)\n\n    def test_d(self): time.sleep(0.2)\n",
+		"tests/test_small.py": "def test_s(): pass\n",
+	})
+	results := t.TempDir()
+	args := []string{"--slaves", "2", "--max-trials", "1", "--dir", dir, "--format", "junit", "--partition-target", "0.3s",
+		"--trial-command", "pytest -q -p no:cacheprovider --junitxml {report} {cases}", "tests/test_*.py"}
+	code, out, _ := runLocal(t, bin, results, args...)
+	require.Equal(t, 0, code, out)
+	code, out, s := runLocal(t, bin, results, args...)
+	require.Equal(t, 0, code, out)
+	require.NotNil(t, s, out)
+	seen := map[string]int{}
+	parts := 0
+	for _, task := range s.Tasks {
+		if task.SpecFile != "tests/test_big.py" {
+			continue
+		}
+		require.NotEmpty(t, task.Partition(), "every task of the long file is a partition: %s", task.Key)
+		parts++
+		require.Equal(t, "passed", task.Status, task.Key)
+		require.Empty(t, client0(task).PartitionNote, task.Key)
+		for _, c := range client0(task).Report {
+			seen[c.Classname+"."+c.Name]++
+		}
+	}
+	require.GreaterOrEqual(t, parts, 2, out)
+	require.Equal(t, map[string]int{"tests.test_big.test_a": 1, "tests.test_big.test_b": 1,
+		"tests.test_big.TestK.test_c": 1, "tests.test_big.TestK.test_d": 1}, seen, "each case ran in one partition, by its node id")
 }

@@ -94,13 +94,15 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		if t.Parts > 0 {
 			took = fmt.Sprintf("in %d partitions", t.Parts)
 		}
-		statuses := trialStatuses(t)
+		ordered := t
+		ordered.Trials = trialsInOrder(s, t)
+		statuses := trialStatuses(ordered)
 		if t.Quarantined != "" {
 			statuses += "\tquarantined: " + t.Quarantined
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, statuses)
 		if opt.Verbose {
-			for i, tr := range t.Trials {
+			for i, tr := range trialsInOrder(s, t) {
 				fmt.Fprintf(tw, "      trial %d: %s\n", i+1, TrialLine(tr))
 			}
 		}
@@ -155,6 +157,21 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 }
 
 // taskWord is a task's state in a listing.
+// trialsInOrder are the trials of t, a task of model.BySpec: a spec file's
+// partitions one after the other, each in its own order.
+func trialsInOrder(s *model.Snapshot, t model.Task) []model.Trial {
+	if t.Parts == 0 {
+		return t.Trials
+	}
+	var out []model.Trial
+	for _, p := range s.Tasks {
+		if p.SpecFile == t.SpecFile && p.Partition() != "" {
+			out = append(out, p.Trials...)
+		}
+	}
+	return out
+}
+
 func taskWord(t model.Task) string {
 	switch {
 	case IsFlaky(t):

@@ -359,7 +359,7 @@ func TrialLine(tr model.Trial) string {
 	if st == "" {
 		st = "running"
 	}
-	if p := model.PartOf(tr.Task); p != "" {
+	if p := model.PartOf(tr.Key); p != "" {
 		b.WriteString("partition " + p + ": ")
 	}
 	b.WriteString(st)

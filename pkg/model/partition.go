@@ -98,9 +98,10 @@ func Merge(parts []Task) Task {
 	return m
 }
 
-// PartOf is the "p<i>of<n>" of a task key of a partition, "" for a task
-// of a whole spec file.
-func PartOf(taskKey string) string {
+// PartOf is the "p<i>of<n>" of the key of a partition's task or trial,
+// "" for one of a whole spec file.
+func PartOf(key string) string {
+	taskKey, _, _ := strings.Cut(key, ":trial:")
 	i := strings.LastIndex(taskKey, "#p")
 	if i < 0 || !partSuffix.MatchString(taskKey[i+1:]) {
 		return ""

@@ -22,6 +22,7 @@ func TestBySpecMergesPartitions(t *testing.T) {
 	p1 := task("b#p1of2", "b", "passed", "", failed(1), passed(2))
 	require.Equal(t, "b#p1of2", p1.Partition())
 	require.Equal(t, "p1of2", model.PartOf(p1.Key))
+	require.Equal(t, "p1of2", model.PartOf(p1.Key+":trial:abc"), "a trial key names its partition too")
 	require.Empty(t, model.PartOf("ts:task:c#x"))
 	p2 := task("b#p2of2", "b", "passed", "", passed(5))
 
