@@ -11,8 +11,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/rrr-dev/rrr/pkg/format"
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/partition"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
@@ -191,6 +193,12 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 		class = schema.DefaultTasksetClass
 	}
 	durations := Durations(snap)
+	// Before record_persisted sets persisted_at, which readers wait for
+	// (rrr local saves the estimates then). Not in its step: writing the
+	// same case times again when a persist is retried changes nothing.
+	if err := p.c.RecordCaseEstimates(ctx, class, CaseTimes(snap)); err != nil {
+		return err
+	}
 	first, err := p.c.RecordPersisted(ctx, ts, class, durations, Outcomes(snap))
 	if err != nil {
 		return err
@@ -290,21 +298,35 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 
 // Durations returns, per spec file, the duration in seconds of its fastest
 // passed trial: the time the spec needs when nothing goes wrong (for a
-// trial of a batch, the spec's share of the batch's time).
+// trial of a batch, the spec's share of the batch's time). A spec file that
+// ran in partitions (docs/partitions.md) takes the sum of its partitions',
+// and none unless every partition passed.
 func Durations(s *model.Snapshot) map[string]float64 {
 	out := map[string]float64{}
+	broken := map[string]bool{} // a partition without a passed trial
 	for _, t := range s.Tasks {
+		best := -1.0
 		for _, tr := range t.Trials {
 			if tr.Status != schema.StatusPassed || tr.StartedAt.IsZero() || tr.FinishedAt.IsZero() {
 				continue
 			}
 			d := tr.Duration().Seconds() // a spec's share of its batch (docs/batches.md)
-			if d < 0 {
-				continue
+			if d >= 0 && (best < 0 || d < best) {
+				best = d
 			}
-			if old, ok := out[t.SpecFile]; !ok || d < old {
-				out[t.SpecFile] = d
-			}
+		}
+		switch {
+		case best < 0:
+			broken[t.SpecFile] = broken[t.SpecFile] || t.Partition() != ""
+		case t.Partition() != "":
+			out[t.SpecFile] += best
+		default:
+			out[t.SpecFile] = best
+		}
+	}
+	for spec := range broken {
+		if broken[spec] {
+			delete(out, spec)
 		}
 	}
 	return out
@@ -313,12 +335,72 @@ func Durations(s *model.Snapshot) map[string]float64 {
 // Outcomes returns, per spec file with a verdict, its letter in the
 // history of the class (model.Task.Outcome): passed the first time, flaky,
 // failed or errored. Specs without a verdict (a cancelled taskset) say
-// nothing of the spec and are left out.
+// nothing of the spec and are left out. A spec file that ran in
+// partitions gets the worst of theirs (failed, errored, flaky, passed),
+// and nothing when one of them has no verdict.
 func Outcomes(s *model.Snapshot) map[string]string {
+	rank := map[string]int{schema.HistoryPassed: 0, schema.HistoryFlaky: 1, schema.HistoryError: 2, schema.HistoryFailed: 3}
 	out := map[string]string{}
+	unknown := map[string]bool{}
 	for _, t := range s.Tasks {
-		if o := t.Outcome(); o != "" {
+		o := t.Outcome()
+		if o == "" {
+			unknown[t.SpecFile] = true
+			continue
+		}
+		if old, ok := out[t.SpecFile]; !ok || rank[o] > rank[old] {
 			out[t.SpecFile] = o
+		}
+	}
+	for spec := range unknown {
+		delete(out, spec)
+	}
+	return out
+}
+
+// CaseTimes returns, per spec file whose report's cases a partition could
+// select (pkg/partition), the seconds of each case in its trials: the
+// fastest a case ran. A spec file is left out when a task of it has no
+// finished trial with a report (its list would be short of cases).
+func CaseTimes(s *model.Snapshot) map[string]schema.CaseTimes {
+	out := map[string]schema.CaseTimes{}
+	short := map[string]bool{}
+	for _, t := range s.Tasks {
+		found := false
+		for _, tr := range t.Trials {
+			style := partition.StyleOf(tr.Format)
+			if style == "" || len(tr.Report) == 0 || len(tr.Report) >= format.MaxCases {
+				continue // no cases to select, or a capped report that may lack some
+			}
+			ct, ok := out[t.SpecFile]
+			if !ok {
+				ct = schema.CaseTimes{Style: style, Cases: map[string]float64{}}
+			}
+			if ct.Style != style {
+				continue
+			}
+			for _, c := range tr.Report {
+				id := partition.CaseID(style, t.SpecFile, c)
+				if id == "" || (style == schema.StyleGo && c.Name != id) {
+					continue // not selectable, or a subtest: its parent's time holds it
+				}
+				if old, seen := ct.Cases[id]; !seen || c.TimeSec < old {
+					ct.Cases[id] = c.TimeSec
+				}
+			}
+			out[t.SpecFile] = ct
+			found = true
+		}
+		if !found {
+			short[t.SpecFile] = true
+		}
+	}
+	for spec := range short {
+		delete(out, spec)
+	}
+	for spec, ct := range out {
+		if len(ct.Cases) == 0 {
+			delete(out, spec)
 		}
 	}
 	return out

@@ -403,3 +403,26 @@ func TestPersistRecordsTheHistoryOnce(t *testing.T) {
 		require.Equal(t, "FF", h["b_spec.rb"], "oldest first, one letter per taskset")
 	})
 }
+
+func TestDurationsOutcomesAndCasesOfPartitions(t *testing.T) {
+	at := func(s int) model.Time { return model.Time{Time: time.Unix(int64(s), 0)} }
+	goCase := func(name string, sec float64) model.Case {
+		return model.Case{Name: name, Classname: "m/big", Status: "passed", TimeSec: sec}
+	}
+	s := &model.Snapshot{Tasks: []model.Task{
+		{Key: "ts:task:big#p1of2", SpecFile: "big", Status: "passed", Trials: []model.Trial{
+			{Status: "failed", StartedAt: at(0), FinishedAt: at(1), Format: "go-test-json", Report: []model.Case{goCase("TestA", 9)}},
+			{Status: "passed", StartedAt: at(0), FinishedAt: at(4), Format: "go-test-json", Report: []model.Case{goCase("TestA", 3), goCase("TestA/sub", 1)}}}},
+		{Key: "ts:task:big#p2of2", SpecFile: "big", Status: "passed", Trials: []model.Trial{
+			{Status: "passed", StartedAt: at(0), FinishedAt: at(6), Format: "go-test-json", Report: []model.Case{goCase("TestB", 5), goCase("m/big", 0)}}}},
+		{Key: "ts:task:half#p1of2", SpecFile: "half", Status: "passed", Trials: []model.Trial{{Status: "passed", StartedAt: at(0), FinishedAt: at(2)}}},
+		{Key: "ts:task:half#p2of2", SpecFile: "half", Status: "failed", Trials: []model.Trial{{Status: "failed", StartedAt: at(0), FinishedAt: at(2)}}},
+		{Key: "ts:task:tap", SpecFile: "tap", Status: "passed", Trials: []model.Trial{
+			{Status: "passed", StartedAt: at(0), FinishedAt: at(1), Format: "tap", Report: []model.Case{{Name: "1 ok"}}}}},
+	}}
+	require.Equal(t, map[string]float64{"big": 10, "tap": 1}, persister.Durations(s),
+		"a partitioned file takes the sum of its partitions, and none when one did not pass")
+	require.Equal(t, map[string]string{"big": schema.HistoryFlaky, "half": schema.HistoryFailed, "tap": schema.HistoryPassed}, persister.Outcomes(s))
+	require.Equal(t, map[string]schema.CaseTimes{"big": {Style: schema.StyleGo, Cases: map[string]float64{"TestA": 3, "TestB": 5}}},
+		persister.CaseTimes(s), "top-level cases of every trial, the fastest time of each; none from a format that cannot select them")
+}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -67,6 +68,9 @@ type TasksetSpec struct {
 	// (ActiveQuarantine): their tasks get FQuarantined. Specs of the map
 	// that are not in Specs are ignored.
 	Quarantined map[string]string
+	// Partitions maps task names of Specs to the part of a spec file they
+	// run (docs/partitions.md); a name that is not in it is a spec file.
+	Partitions map[string]Partition
 }
 
 // Validate fills defaults and checks the values a script cannot check.
@@ -131,7 +135,7 @@ func (s *TasksetSpec) Validate() error {
 		seen[clean] = true
 		s.Specs[i] = clean
 	}
-	return nil
+	return checkPartitions(s.Specs, s.Partitions)
 }
 
 func (s *TasksetSpec) fields() []string {
@@ -156,6 +160,10 @@ func (s *TasksetSpec) fields() []string {
 	}
 	if s.RerunOf != "" {
 		f = append(f, FRerunOf, s.RerunOf)
+	}
+	if len(s.Partitions) > 0 {
+		b, _ := json.Marshal(s.Partitions) // strings and bools only
+		f = append(f, FPartitions, string(b))
 	}
 	if s.BatchMax >= 2 {
 		f = append(f, FBatchMax, strconv.Itoa(s.BatchMax),
@@ -190,17 +198,25 @@ func (c *Client) CreateTaskset(ctx context.Context, id string, spec TasksetSpec)
 	for _, f := range fields {
 		args = append(args, f)
 	}
+	// A partition's task has its own name in its key and its spec file as
+	// its spec: create_taskset gives it that file's estimate and quarantine.
+	file := func(name string) string {
+		if p, ok := spec.Partitions[name]; ok {
+			return p.Spec
+		}
+		return name
+	}
 	var quarantined []any
 	for _, s := range spec.Specs {
-		if reason, ok := spec.Quarantined[s]; ok {
-			quarantined = append(quarantined, s, reason)
+		if reason, ok := spec.Quarantined[file(s)]; ok {
+			quarantined = append(quarantined, file(s), reason)
 		}
 	}
 	args = append(args, len(quarantined)/2)
 	args = append(args, quarantined...)
 	for _, s := range spec.Specs {
 		keys = append(keys, Task(ts, s))
-		args = append(args, s)
+		args = append(args, file(s))
 	}
 	if err := scriptCreateTaskset.Run(ctx, c.rdb, keys, args...).Err(); err != nil {
 		return "", scriptErr("create taskset", err)

@@ -23,6 +23,7 @@
 //	$NS:worker                          set    keys of known workers
 //	$NS:protocol_version          (ext) string the fleet's protocol version (CheckProtocol)
 //	$NS:estimate_sec:$CLASS             hash   spec file -> estimated seconds (3 decimals)
+//	$NS:case_estimate_sec:$CLASS  (ext) hash   spec file -> JSON CaseTimes: its cases' seconds (docs/partitions.md)
 //	$NS:history:$CLASS            (ext) hash   spec file -> outcome letters of its last runs (P, F, X, E)
 //	$NS:quarantine:$CLASS         (ext) hash   spec file -> JSON {reason, added_at, expires_at, by}
 //	$NS:taskset:$TS                     hash   see Taskset fields (F*); (ext) runner: a persistent
@@ -39,7 +40,8 @@
 //	  …:assigned                  (ext) set    workers holding the taskset (<= max_workers)
 //	  …:batched                   (ext) set    tasks that ran in a batch; taken again, they run alone
 //	  …:events                    (ext) channel pub/sub: started, queued, settled, finished
-//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file
+//	$NS:taskset:$TS:task:$TK            hash   taskset, status, estimate_sec, spec_file ($TK: the spec
+//	                                           file, or (ext) <spec file>#p<i>of<n> for a partition)
 //	                                           (+ext requeued, failure_kind, error, quarantined)
 //	  …:trial                           list   trial keys
 //	$NS:taskset:$TS:task:$TK:trial:$TR  hash   task, slave, started_at, finished_at, status,
@@ -113,6 +115,16 @@
 // (the arbiter settles), against 2N for N tasks alone on the hot path: it
 // saves process start-ups, not requests. docs/batches.md has the rules by
 // which a report is split between the spec files.
+//
+// # Partitions
+//
+// A taskset whose trial command takes {cases} may split a spec file longer
+// than the client's target into partitions of its cases (docs/partitions.md):
+// each is a task named <spec file>#p<i>of<n> whose spec_file is the file, so
+// create_taskset (unchanged) gives it the file's estimate and quarantine,
+// and the taskset's partitions field says which cases each runs. The
+// persister keeps the cases' times of every report in case_estimate_sec,
+// and folds a file's partitions into one estimate and one history letter.
 //
 // # Scripts
 //

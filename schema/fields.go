@@ -38,6 +38,10 @@ const (
 	FBatchMax       = "batch_max"        // most spec files in a batch (>= 2; absent: no batches)
 	FBatchTargetSec = "batch_target_sec" // the estimated seconds a batch is filled up to
 	FBatchSlaves    = "batch_slaves"     // the slaves the client expects, to share the tail
+	// FPartitions (docs/partitions.md) is a JSON object: task name ->
+	// Partition, for the tasks that run some cases of a spec file. Absent:
+	// every task runs its whole spec file.
+	FPartitions = "partitions"
 )
 
 // Task hash fields.
@@ -77,12 +81,16 @@ const (
 	FFailed    = "failed"
 
 	// ext
-	FExitCode   = "exit_code"   // the trial command's exit code, when it exited
-	FSignal     = "signal"      // the signal that ended it, when one did
-	FError      = "error"       // why a trial is "error" or "timeout"
-	FOutputPath = "output_path" // host:path of the full, uncapped output
-	FReport     = "report"      // JSON list of test cases ([]model.Case), failed ones first, capped
-	FFormat     = "format"      // the result format the report was read as
+	FExitCode = "exit_code" // the trial command's exit code, when it exited
+	// FPartitionNote (docs/partitions.md) is set on a partition's trial
+	// whose cases were not the planned ones: cases that ran outside the
+	// partition, or cases of it that did not run.
+	FPartitionNote = "partition_note"
+	FSignal        = "signal"      // the signal that ended it, when one did
+	FError         = "error"       // why a trial is "error" or "timeout"
+	FOutputPath    = "output_path" // host:path of the full, uncapped output
+	FReport        = "report"      // JSON list of test cases ([]model.Case), failed ones first, capped
+	FFormat        = "format"      // the result format the report was read as
 	// FBatch is the id of the batch the trial ran in, and FBatchSize how
 	// many spec files it held; absent on a trial that ran alone.
 	// FCrashed is set on an error trial whose slave ("slave") or runner

@@ -50,6 +50,11 @@ func (k Keys) Workers() string { return k.ns + ":worker" }
 // Estimate is a hash: spec file -> estimated seconds, for one taskset class.
 func (k Keys) Estimate(class string) string { return k.ns + ":estimate_sec:" + class }
 
+// CaseEstimate (ext, docs/partitions.md) is a hash: spec file -> JSON
+// CaseTimes, the cases of its last report with their seconds, for one
+// taskset class; the client splits a long spec file by them.
+func (k Keys) CaseEstimate(class string) string { return k.ns + ":case_estimate_sec:" + class }
+
 // History (ext) is a hash: spec file -> its outcomes in the last tasksets
 // of the class that gave it a verdict, one letter each, oldest first (the
 // History* constants), at most HistoryRuns of them (record_persisted).

@@ -14,9 +14,12 @@
 #     trial a second each (trials/s, Redis CPU, settle latency);
 #   - runner: 40 files of a framework whose start-up costs 1 s on rrr local
 #     with 2 slaves, as plain trials and in a persistent runner (time per
-#     trial, wall).
+#     trial, wall);
+#   - partitions: one spec file of 64 cases and 32 short specs on rrr local
+#     with 16 slaves, run twice (whole, then split by the first run's
+#     cases), against max(work / slaves, longest case).
 # About 7 minutes on 2 CPUs.
-#   scripts/bench.sh                  all five
+#   scripts/bench.sh                  all six
 #   scripts/bench.sh Balance          one (a regular expression of go test -bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."

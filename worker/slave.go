@@ -286,7 +286,7 @@ func (s *Slave) runTask(ctx context.Context, taken *schema.Taken) {
 		res = errorOutcome(fmt.Sprintf("refused: %v; nothing was run", specErr))
 	default:
 		s.logf(zerolog.InfoLevel, nil, "trial %s of %s started", trialID, spec)
-		res = s.runTrial(ctx, spec, t.EstimateSec, trialID)
+		res = s.runTrial(ctx, spec, t.Name(), t.EstimateSec, trialID)
 	}
 	s.logf(zerolog.InfoLevel, nil, "trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
 		trialID, t.SpecFile, res.status, res.passed, res.pending, res.failed, errSuffix(res.fields[schema.FError]))

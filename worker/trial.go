@@ -20,6 +20,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/format"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/partition"
 	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -71,7 +72,7 @@ func trialDir(outputDir, spec, trialID string) string {
 
 // runTrial runs spec as a trial, with the taskset's trial command or in
 // the slave's runner, and reads its result.
-func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, trialID string) trialOutcome {
+func (s *Slave) runTrial(ctx context.Context, spec, name string, estimateSec *int, trialID string) trialOutcome {
 	dir := trialDir(s.cfg.OutputDir, spec, trialID)
 	report := filepath.Join(dir, "report")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -99,6 +100,9 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 			func(pgid int) { s.recordPgid(s.cfg.PgidFile, pgid) })
 	} else {
 		argv, err := trialArgv(s.ts.TrialCommand, []string{spec}, report)
+		if strings.Contains(s.ts.TrialCommand, partition.Placeholder) {
+			argv, err = casesArgv(s.ts.TrialCommand, s.ts.Partitions, name, spec, report)
+		}
 		if err != nil {
 			return errorOutcome(fmt.Sprintf("trial command %q: %v", s.ts.TrialCommand, err))
 		}
@@ -122,6 +126,9 @@ func (s *Slave) runTrial(ctx context.Context, spec string, estimateSec *int, tri
 		s.logf(zerolog.WarnLevel, nil, "trial of %s left a process outside its group holding its output; output after %s was not read", spec, s.cfg.Trial.WaitDelay)
 	}
 	out := s.readOutcome(res, dir, report)
+	if _, ok := s.ts.Partitions[name]; ok && broken == nil {
+		checkPartition(&out, s.ts.Partitions, name, spec, dir)
+	}
 	if broken != nil {
 		// The trial did not end by itself: error (retried), or timeout
 		// when ours fired first; the runner is started again.
@@ -172,6 +179,55 @@ func trialArgv(tpl string, specs []string, report string) ([]string, error) {
 		tpl += " {file}" // a bare command gets the spec file as its last argument
 	}
 	return proc.Template(tpl, map[string]string{"file": schema.SpecArg(specs[0]), "report": report})
+}
+
+// casesArgv is the trial command of the task named name: {cases} (a word
+// of its own) becomes the arguments that select its cases (pkg/partition),
+// {report} the report.
+func casesArgv(tpl string, parts map[string]schema.Partition, name, spec, report string) ([]string, error) {
+	words, err := proc.Template(tpl, map[string]string{"report": report})
+	if err != nil {
+		return nil, err
+	}
+	args, err := partition.Args(parts, name, spec)
+	if err != nil {
+		return nil, err
+	}
+	argv := make([]string, 0, len(words)+len(args))
+	for _, w := range words {
+		if w == partition.Placeholder {
+			argv = append(argv, args...)
+		} else {
+			argv = append(argv, w)
+		}
+	}
+	return argv, nil
+}
+
+// checkPartition holds a partition's result to its cases (docs/partitions.md):
+// one that ran no case of its file is an error, never a pass (its cases
+// were renamed or removed, or the command ignored the selection), and
+// cases other than its own are noted on the trial.
+func checkPartition(out *trialOutcome, parts map[string]schema.Partition, name, spec, dir string) {
+	if out.status == schema.StatusTimeout || out.status == schema.StatusError {
+		return
+	}
+	var cases []model.Case
+	if r := out.fields[schema.FReport]; r != "" {
+		_ = json.Unmarshal([]byte(r), &cases) // written by reportJSON just before
+	}
+	p := parts[name]
+	ran := partition.CaseIDs(p.Style, spec, cases)
+	if out.passed+out.pending+out.failed == 0 || (len(ran) == 0 && out.failed == 0) {
+		out.status = schema.StatusError
+		out.fields[schema.FError] = fmt.Sprintf("partition %s matched no case of %s (it should run %d: %s); "+
+			"its cases were renamed or removed since they were known, or the trial command does not pass {cases} on; output in %s",
+			name, spec, len(p.Cases), strings.Join(p.Cases[:min(len(p.Cases), 5)], ", "), dir)
+		return
+	}
+	if note := partition.Check(parts, name, ran); note != "" {
+		out.fields[schema.FPartitionNote] = note
+	}
 }
 
 // readOutcome reads the report and output of a trial that ended and

@@ -49,7 +49,7 @@ func newMini(t *testing.T) mini {
 }
 
 // project writes files under a new directory.
-func project(t *testing.T, files map[string]string) string {
+func project(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {

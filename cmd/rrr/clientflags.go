@@ -33,11 +33,13 @@ func envName(flag string) []string {
 func tasksetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "trial-command", EnvVars: envName("trial-command"),
-			Usage: "command run once per spec file, split into words (no shell); {file} is the spec as ./<path>, {report} a path for its report; {files} instead of {file} runs several short spec files at once (docs/batches.md)"},
+			Usage: "command run once per spec file, split into words (no shell); {file} is the spec as ./<path>, {report} a path for its report; {files} instead of {file} runs several short spec files at once (docs/batches.md); {cases} instead of {file} lets a long spec file run in partitions of its cases (docs/partitions.md)"},
 		&cli.StringFlag{Name: "runner", EnvVars: envName("runner"),
 			Usage: "a persistent runner instead of --trial-command: \"pytest [ARGS]\", \"rspec [ARGS]\", or a command speaking the protocol of docs/runners.md; each slave starts it once and runs every spec file in a fresh fork of it"},
 		&cli.StringFlag{Name: "batch-target", EnvVars: envName("batch-target"),
 			Usage: "with {files} in --trial-command: the estimated time a batch of short spec files is filled up to (Go duration or seconds; default: the known work / (3 x slaves)); docs/batches.md"},
+		&cli.StringFlag{Name: "partition-target", EnvVars: envName("partition-target"),
+			Usage: "with {cases} in --trial-command: a spec file estimated longer than this is split into partitions of its cases (Go duration or seconds; default: the known work / slaves); docs/partitions.md"},
 		&cli.StringFlag{Name: "setup-command", EnvVars: envName("setup-command"),
 			Usage: "shell command run once per worker in the uploaded project before the trials (e.g. bundle install)"},
 		&cli.StringFlag{Name: "format", Value: schema.FormatAuto, EnvVars: envName("format"),
@@ -145,6 +147,9 @@ func tasksetArgs(c *cli.Context) ([]string, schema.TasksetSpec, error) {
 	if _, err := batchTarget(c); err != nil {
 		return nil, schema.TasksetSpec{}, err
 	}
+	if _, err := partitionTarget(c); err != nil {
+		return nil, schema.TasksetSpec{}, err
+	}
 	return patterns, spec, nil
 }
 
@@ -155,6 +160,15 @@ func batchTarget(c *cli.Context) (time.Duration, error) {
 		return 0, nil
 	}
 	return durationAtLeast(c, "batch-target", time.Nanosecond)
+}
+
+// partitionTarget reads --partition-target: 0 when unset (rrr picks it),
+// else more than zero.
+func partitionTarget(c *cli.Context) (time.Duration, error) {
+	if c.String("partition-target") == "" {
+		return 0, nil
+	}
+	return durationAtLeast(c, "partition-target", time.Nanosecond)
 }
 
 // tasksetSpec reads the taskset flags (after applyProjectFile). Zero is

@@ -55,6 +55,8 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"local", "autoscale-target", refused},
 		{"start", "batch-target", refused},
 		{"local", "batch-target", refused},
+		{"start", "partition-target", refused},
+		{"local", "partition-target", refused},
 		{"start", "max-failures", "no limit"},
 		{"server", "redis-wait", "exit at once"},
 		{"dispatcher", "redis-wait", "exit at once"},

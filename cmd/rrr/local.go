@@ -78,9 +78,10 @@ func localAction(c *cli.Context) error {
 	if err != nil {
 		return usagef("--dir %s: %v", c.String("dir"), err)
 	}
-	target, _ := batchTarget(c) // checked by tasksetArgs
+	target, _ := batchTarget(c)      // checked by tasksetArgs
+	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
 	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true,
-		Slaves: c.Int("slaves"), BatchTarget: target}
+		Slaves: c.Int("slaves"), BatchTarget: target, PartitionTarget: ptarget}
 	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}
@@ -218,12 +219,17 @@ func startLocal(parent context.Context, cfg localConfig) (*local, error) {
 // loadEstimates gives the embedded Redis what earlier runs of this project
 // learnt, so that this run, too, queues the longest specs first.
 func (l *local) loadEstimates(ctx context.Context) error {
-	est, err := store.LoadEstimates(l.cfg.results, l.cfg.dir, l.cfg.class)
-	if err != nil || len(est) == 0 {
+	est, cases, err := store.LoadEstimates(l.cfg.results, l.cfg.dir, l.cfg.class)
+	if err != nil {
 		return err
 	}
-	if err := l.rdb.HSet(ctx, l.sc.Keys.Estimate(l.cfg.class), est).Err(); err != nil {
-		return fmt.Errorf("load estimates: %w", err)
+	for key, h := range map[string]map[string]string{l.sc.Keys.Estimate(l.cfg.class): est, l.sc.Keys.CaseEstimate(l.cfg.class): cases} {
+		if len(h) == 0 {
+			continue
+		}
+		if err := l.rdb.HSet(ctx, key, h).Err(); err != nil {
+			return fmt.Errorf("load estimates: %w", err)
+		}
 	}
 	return nil
 }
@@ -258,7 +264,11 @@ func (l *local) keep(key string) error {
 	if err != nil {
 		return fmt.Errorf("read estimates: %w", err)
 	}
-	return store.SaveEstimates(l.cfg.results, l.cfg.dir, l.cfg.class, est)
+	cases, err := l.rdb.HGetAll(ctx, l.sc.Keys.CaseEstimate(l.cfg.class)).Result()
+	if err != nil {
+		return fmt.Errorf("read case estimates: %w", err)
+	}
+	return store.SaveEstimates(l.cfg.results, l.cfg.dir, l.cfg.class, est, cases)
 }
 
 // stopWait bounds the orderly stop of the parts; what is left dies with

@@ -44,8 +44,9 @@ func startAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	target, _ := batchTarget(c) // checked by tasksetArgs
-	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target}
+	target, _ := batchTarget(c)      // checked by tasksetArgs
+	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
+	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target, PartitionTarget: ptarget}
 	rerun := c.String("rerun-failed")
 	if rerun != "" && c.Args().Len() > 0 {
 		return usagef("--rerun-failed %s takes the spec files of that taskset: give no SPEC", rerun)

@@ -54,9 +54,24 @@ func PlanBatches(ts *schema.TasksetSpec, estimates []*float64, slaves int, targe
 // planBatches reads the estimates of ts's specs and plans its batches
 // (slaves 0: count the slaves of the live workers of its type).
 func (c *Client) planBatches(ctx context.Context, ts *schema.TasksetSpec, slaves int, target time.Duration) error {
-	vals, err := c.rdb().HMGet(ctx, c.Schema.Keys.Estimate(ts.TasksetClass), ts.Specs...).Result()
+	est, err := c.estimates(ctx, ts.TasksetClass, ts.Specs)
 	if err != nil {
-		return fmt.Errorf("read the estimates of %s: %w", ts.TasksetClass, err)
+		return err
+	}
+	if slaves <= 0 {
+		if slaves, err = c.fleetSlaves(ctx, ts.WorkerType, ts.MaxWorkers); err != nil {
+			return err
+		}
+	}
+	PlanBatches(ts, est, slaves, target)
+	return nil
+}
+
+// estimates reads the estimates of specs in class (nil: unknown).
+func (c *Client) estimates(ctx context.Context, class string, specs []string) ([]*float64, error) {
+	vals, err := c.rdb().HMGet(ctx, c.Schema.Keys.Estimate(class), specs...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read the estimates of %s: %w", class, err)
 	}
 	est := make([]*float64, len(vals))
 	for i, v := range vals {
@@ -66,13 +81,7 @@ func (c *Client) planBatches(ctx context.Context, ts *schema.TasksetSpec, slaves
 			}
 		}
 	}
-	if slaves <= 0 {
-		if slaves, err = c.fleetSlaves(ctx, ts.WorkerType, ts.MaxWorkers); err != nil {
-			return err
-		}
-	}
-	PlanBatches(ts, est, slaves, target)
-	return nil
+	return est, nil
 }
 
 // fleetSlaves counts the slaves of the live workers of a type (at most

@@ -89,6 +89,10 @@ type StartOptions struct {
 	// BatchTarget is the estimated time a batch is filled up to (0: from
 	// the estimates and the slaves; docs/batches.md).
 	BatchTarget time.Duration
+	// PartitionTarget is how long a spec file may be estimated before it
+	// is split into partitions, with {cases} (0: the known work over the
+	// slaves; docs/partitions.md).
+	PartitionTarget time.Duration
 }
 
 // Prepare checks what needs neither Redis nor an upload: the SPECs under
@@ -126,6 +130,10 @@ func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 			"and only a report that names the file of each case (junit, rspec-json, go-test-json, or auto) tells them apart",
 			ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
 	}
+	if Partitioned(ts) && (ts.ResultFormat == schema.FormatExitCode || ts.ResultFormat == schema.FormatTAP) {
+		return "", schema.TasksetSpec{}, fmt.Errorf("--trial-command %q with --format %s: %w: {cases} runs part of a spec file by its cases, "+
+			"and only a report that names them (go-test-json, junit as pytest writes it, or auto) tells which ran", ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
+	}
 	if err := ts.Validate(); err != nil {
 		return "", schema.TasksetSpec{}, err
 	}
@@ -143,6 +151,9 @@ func CheckTrialCommand(tpl string) error {
 	if err != nil {
 		return fmt.Errorf("--trial-command %q: %w: %w (it is split into words as a shell would, with quotes and backslashes, but never run by one)",
 			tpl, ErrBadTrialCommand, err)
+	}
+	if strings.Contains(tpl, "{cases}") {
+		return checkCases(tpl, words)
 	}
 	if !strings.Contains(tpl, "{files}") {
 		return nil
@@ -218,6 +229,11 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 		return "", fmt.Errorf("%w before the taskset was created; nothing to cancel", ErrInterrupted)
 	}
 
+	if Partitioned(ts) {
+		if err := c.planPartitions(ctx, &ts, opt.Slaves, opt.PartitionTarget); err != nil {
+			return "", err
+		}
+	}
 	if Batches(ts) {
 		if err := c.planBatches(ctx, &ts, opt.Slaves, opt.BatchTarget); err != nil {
 			return "", err

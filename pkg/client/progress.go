@@ -83,7 +83,7 @@ func ComputeProgress(s *model.Snapshot, now time.Time) Progress {
 			}
 		}
 		if running {
-			p.Running = append(p.Running, RunningSpec{Spec: t.SpecFile, For: max(0, ran)})
+			p.Running = append(p.Running, RunningSpec{Spec: t.Name(), For: max(0, ran)}) // a partition by its name
 		}
 		if failed {
 			p.Retrying++

@@ -36,7 +36,7 @@ func RerunOf(s *model.Snapshot, dir string) (Rerun, error) {
 	}
 	counts := map[string]int{}
 	var order []string
-	for _, t := range s.Tasks {
+	for _, t := range model.BySpec(s.Tasks) { // a spec file that ran in partitions runs again whole
 		why := t.Verdict()
 		switch why {
 		case schema.StatusPassed, schema.StatusPending:

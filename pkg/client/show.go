@@ -78,7 +78,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	fmt.Fprintln(w)
 	listed := 0
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, t := range s.Tasks {
+	for _, t := range model.BySpec(s.Tasks) {
 		word := taskWord(t)
 		if !opt.Verbose && word == "passed" {
 			continue
@@ -91,13 +91,18 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 		if ft := model.FinalTrial(t); ft != nil && ft.BatchSize > 1 {
 			took += fmt.Sprintf(" in a batch of %d", ft.BatchSize)
 		}
-		statuses := trialStatuses(t)
+		if t.Parts > 0 {
+			took = fmt.Sprintf("in %d partitions", t.Parts)
+		}
+		ordered := t
+		ordered.Trials = trialsInOrder(s, t)
+		statuses := trialStatuses(ordered)
 		if t.Quarantined != "" {
 			statuses += "\tquarantined: " + t.Quarantined
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", word, t.SpecFile, took, statuses)
 		if opt.Verbose {
-			for i, tr := range t.Trials {
+			for i, tr := range trialsInOrder(s, t) {
 				fmt.Fprintf(tw, "      trial %d: %s\n", i+1, TrialLine(tr))
 			}
 		}
@@ -111,7 +116,7 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 	}
 
 	if opt.ShowErrors {
-		for _, t := range s.Tasks {
+		for _, t := range model.BySpec(s.Tasks) {
 			if t.Status == schema.StatusFailed || model.IsFlaky(t) {
 				WriteFailedSpec(w, t, -1)
 			}
@@ -152,6 +157,21 @@ func WriteShow(w io.Writer, s *model.Snapshot, opt ShowOptions) {
 }
 
 // taskWord is a task's state in a listing.
+// trialsInOrder are the trials of t, a task of model.BySpec: a spec file's
+// partitions one after the other, each in its own order.
+func trialsInOrder(s *model.Snapshot, t model.Task) []model.Trial {
+	if t.Parts == 0 {
+		return t.Trials
+	}
+	var out []model.Trial
+	for _, p := range s.Tasks {
+		if p.SpecFile == t.SpecFile && p.Partition() != "" {
+			out = append(out, p.Trials...)
+		}
+	}
+	return out
+}
+
 func taskWord(t model.Task) string {
 	switch {
 	case model.IsFlaky(t):

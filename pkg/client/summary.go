@@ -91,8 +91,9 @@ type Counts struct {
 // CountSpecs counts the verdicts of s's tasks. Unsettled specs have no
 // verdict but ran (a cancelled or stopped taskset); NotRun never ran.
 func CountSpecs(s *model.Snapshot) Counts {
-	c := Counts{Total: len(s.Tasks)}
-	for _, t := range s.Tasks {
+	specs := model.BySpec(s.Tasks)
+	c := Counts{Total: len(specs)}
+	for _, t := range specs {
 		switch v := t.Verdict(); {
 		case t.Status == schema.StatusFailed && t.Quarantined != "":
 			c.Quarantined++
@@ -157,7 +158,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
 	var failed, errored, quarantined, flaky []model.Task
-	for _, t := range s.Tasks {
+	for _, t := range model.BySpec(s.Tasks) {
 		switch {
 		case t.Status == schema.StatusFailed && t.Quarantined != "":
 			quarantined = append(quarantined, t)
@@ -278,6 +279,9 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 	} else {
 		fmt.Fprintf(w, "\n== %s: failed after %d trial(s)\n", t.SpecFile, len(t.Trials))
 	}
+	if t.Parts > 0 {
+		fmt.Fprintf(w, "   ran in %d partitions of its cases (docs/partitions.md)\n", t.Parts)
+	}
 	if t.Quarantined != "" {
 		fmt.Fprintf(w, "   quarantined: %s\n", t.Quarantined)
 	}
@@ -341,6 +345,9 @@ func TrialLine(tr model.Trial) string {
 	if st == "" {
 		st = "running"
 	}
+	if p := model.PartOf(tr.Key); p != "" {
+		b.WriteString("partition " + p + ": ")
+	}
 	b.WriteString(st)
 	if d := tr.Duration(); d > 0 {
 		fmt.Fprintf(&b, " in %s", fmtDuration(d))
@@ -359,6 +366,9 @@ func TrialLine(tr model.Trial) string {
 	}
 	if tr.Error != "" {
 		fmt.Fprintf(&b, ": %s", tr.Error)
+	}
+	if tr.PartitionNote != "" {
+		fmt.Fprintf(&b, "; cases: %s", tr.PartitionNote)
 	}
 	if tr.Slave != "" {
 		fmt.Fprintf(&b, " [%s]", tr.Slave)
@@ -417,7 +427,7 @@ func Slowest(s *model.Snapshot, n int) []SpecTime {
 	var out []SpecTime
 	for _, t := range s.Tasks {
 		if ft := model.FinalTrial(t); ft != nil && ft.Duration() > 0 {
-			out = append(out, SpecTime{t.SpecFile, ft.Duration()})
+			out = append(out, SpecTime{t.Name(), ft.Duration()}) // a partition is a trial of its own
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Took > out[j].Took })

@@ -32,6 +32,9 @@ const (
 	// PropQuarantined is the reason the spec ran in quarantine: its
 	// failure, still reported, did not fail the taskset.
 	PropQuarantined = "rrr.quarantined"
+	// PropPartitions is the number of partitions a spec file ran in
+	// (docs/partitions.md): its suite holds the cases of all of them.
+	PropPartitions = "rrr.partitions"
 )
 
 // Testsuites is the document: one suite per spec file.
@@ -119,8 +122,25 @@ func Build(s *model.Snapshot) Testsuites {
 	} else {
 		doc.Time = "0"
 	}
+	// One suite per spec file: the partitions of one (docs/partitions.md)
+	// are merged at the place of the first.
+	var suites []Testsuite
+	parts := map[string][]model.Task{}
 	for _, t := range s.Tasks {
-		ts := suite(s, t)
+		if t.Partition() != "" {
+			parts[t.SpecFile] = append(parts[t.SpecFile], t)
+		}
+	}
+	for _, t := range s.Tasks {
+		switch ps := parts[t.SpecFile]; {
+		case t.Partition() == "":
+			suites = append(suites, suite(s, t))
+		case len(ps) > 0:
+			suites = append(suites, mergeSuites(model.Merge(ps), partSuites(s, ps)))
+			delete(parts, t.SpecFile)
+		}
+	}
+	for _, ts := range suites {
 		doc.Tests += ts.Tests
 		doc.Failures += ts.Failures
 		doc.Errors += ts.Errors
@@ -128,6 +148,48 @@ func Build(s *model.Snapshot) Testsuites {
 		doc.Suites = append(doc.Suites, ts)
 	}
 	return doc
+}
+
+func partSuites(s *model.Snapshot, parts []model.Task) []Testsuite {
+	out := make([]Testsuite, len(parts))
+	for i, t := range parts {
+		out[i] = suite(s, t)
+	}
+	return out
+}
+
+// mergeSuites is the one suite of a spec file that ran in partitions: the
+// cases, counts and time of all of them, with m's verdict (model.Merge).
+func mergeSuites(m model.Task, parts []Testsuite) Testsuite {
+	ts := Testsuite{Name: m.SpecFile, File: m.SpecFile, Timestamp: parts[0].Timestamp}
+	var sec float64
+	for _, p := range parts {
+		ts.Tests += p.Tests
+		ts.Failures += p.Failures
+		ts.Errors += p.Errors
+		ts.Skipped += p.Skipped
+		f, _ := strconv.ParseFloat(p.Time, 64)
+		sec += f
+		ts.Cases = append(ts.Cases, p.Cases...)
+		if p.SystemOut != nil || p.SystemErr != nil {
+			ts.SystemOut, ts.SystemErr = p.SystemOut, p.SystemErr // the output of a failed partition
+		}
+	}
+	ts.Time = strconv.FormatFloat(sec, 'f', 3, 64)
+	ts.Properties = []Property{{PropStatus, m.Verdict()}, {PropTrials, strconv.Itoa(len(m.Trials))}, {PropPartitions, strconv.Itoa(len(parts))}}
+	flaky := false
+	for _, p := range parts {
+		for _, pr := range p.Properties {
+			flaky = flaky || pr.Name == PropFlaky
+		}
+	}
+	if flaky {
+		ts.Properties = append(ts.Properties, Property{PropFlaky, "true"})
+	}
+	if m.Quarantined != "" {
+		ts.Properties = append(ts.Properties, Property{PropQuarantined, m.Quarantined})
+	}
+	return ts
 }
 
 func suite(s *model.Snapshot, t model.Task) Testsuite {

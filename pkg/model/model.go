@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rrr-dev/rrr/schema"
@@ -91,6 +92,9 @@ type Taskset struct {
 	BatchMax       int     `json:"batch_max,omitempty"`
 	BatchTargetSec float64 `json:"batch_target_sec,omitempty"`
 	BatchSlaves    int     `json:"batch_slaves,omitempty"`
+	// Partitions maps the task names that run part of a spec file to
+	// that part (docs/partitions.md); nil: every task runs a whole file.
+	Partitions map[string]schema.Partition `json:"partitions,omitempty"`
 }
 
 // Task is a task hash.
@@ -110,6 +114,26 @@ type Task struct {
 	// EstimateSec is nil when the spec had no estimate.
 	EstimateSec *int    `json:"estimate_sec"`
 	Trials      []Trial `json:"trials"`
+	// Parts is how many partitions a task of BySpec stands for; 0 for a
+	// task of Redis (docs/partitions.md).
+	Parts int `json:"parts,omitempty"`
+}
+
+// Name is the task's name in its key: its spec file, or for a partition
+// <spec>#p<i>of<n> (docs/partitions.md).
+func (t Task) Name() string {
+	if i := strings.Index(t.Key, ":task:"); i >= 0 {
+		return t.Key[i+len(":task:"):]
+	}
+	return t.SpecFile
+}
+
+// Partition is the task's partition name, "" when it runs its whole spec file.
+func (t Task) Partition() string {
+	if n := t.Name(); n != t.SpecFile {
+		return n
+	}
+	return ""
 }
 
 // Verdict is the task's status as people read it: "error" for a failed
@@ -169,6 +193,9 @@ type Trial struct {
 	BatchShareSec float64 `json:"batch_share_sec,omitempty"`
 	// Report lists the test cases the result format gave, failed ones first.
 	Report []Case `json:"report,omitempty"`
+	// PartitionNote says how the cases that ran differ from a partition's
+	// (schema.FPartitionNote); empty when they do not, or for a whole file.
+	PartitionNote string `json:"partition_note,omitempty"`
 }
 
 // Case is one test case of a trial's report.
@@ -341,6 +368,18 @@ func (d *decoder) cases(f string) []Case {
 	return cs
 }
 
+func (d *decoder) partitions(f string) map[string]schema.Partition {
+	v := d.h[f]
+	if v == "" {
+		return nil
+	}
+	var ps map[string]schema.Partition
+	if err := json.Unmarshal([]byte(v), &ps); err != nil {
+		d.fail(f, "a JSON object of partitions", err)
+	}
+	return ps
+}
+
 func (d *decoder) oneOf(f string, allowed ...string) string {
 	v := d.h[f]
 	for _, a := range allowed {
@@ -397,6 +436,7 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		BatchMax:               d.int(schema.FBatchMax),
 		BatchTargetSec:         d.float(schema.FBatchTargetSec),
 		BatchSlaves:            d.int(schema.FBatchSlaves),
+		Partitions:             d.partitions(schema.FPartitions),
 	}
 	return t, d.err
 }
@@ -431,8 +471,8 @@ func DecodeTrial(key string, h map[string]string) (Trial, error) {
 		ExitCode: d.optInt(schema.FExitCode), Signal: d.str(schema.FSignal), Error: d.str(schema.FError),
 		OutputPath: d.str(schema.FOutputPath), Stdout: d.str(schema.FStdout), Stderr: d.str(schema.FStderr),
 		Format: d.str(schema.FFormat), Report: d.cases(schema.FReport),
-		Crashed: d.str(schema.FCrashed),
-		Batch:   d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
+		Crashed: d.str(schema.FCrashed), PartitionNote: d.str(schema.FPartitionNote),
+		Batch: d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
 	}
 	return t, d.err
 }

@@ -27,15 +27,18 @@ type estimatesFile struct {
 	Project   string            `json:"project"`
 	Class     string            `json:"class"`
 	Estimates map[string]string `json:"estimate_sec"`
+	// Cases is the case estimate hash (docs/partitions.md).
+	Cases map[string]string `json:"case_estimate_sec,omitempty"`
 }
 
-// SaveEstimates keeps the estimate hash of a project's taskset class.
-func SaveEstimates(dir, project, class string, est map[string]string) error {
+// SaveEstimates keeps the estimate hash of a project's taskset class, and
+// its case estimate hash.
+func SaveEstimates(dir, project, class string, est, cases map[string]string) error {
 	path := estimatesPath(dir, project, class)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("save estimates: %w", err)
 	}
-	b, err := json.MarshalIndent(estimatesFile{Project: project, Class: class, Estimates: est}, "", "  ")
+	b, err := json.MarshalIndent(estimatesFile{Project: project, Class: class, Estimates: est, Cases: cases}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save estimates: %w", err)
 	}
@@ -51,18 +54,18 @@ func SaveEstimates(dir, project, class string, est map[string]string) error {
 
 // LoadEstimates returns what SaveEstimates kept, or nothing when there is
 // no file yet. A file that does not decode is an error.
-func LoadEstimates(dir, project, class string) (map[string]string, error) {
+func LoadEstimates(dir, project, class string) (est, cases map[string]string, err error) {
 	path := estimatesPath(dir, project, class)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load estimates %s: %w", path, err)
+		return nil, nil, fmt.Errorf("load estimates %s: %w", path, err)
 	}
 	var f estimatesFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("load estimates %s: %w (remove the file to start afresh)", path, err)
+		return nil, nil, fmt.Errorf("load estimates %s: %w (remove the file to start afresh)", path, err)
 	}
-	return f.Estimates, nil
+	return f.Estimates, f.Cases, nil
 }
