@@ -8,6 +8,7 @@
 #   2. rrr local --slaves N, one package per trial ({file})
 #   3. rrr local --slaves N with batches ({files}), no estimates yet
 #   4. the same again, with the estimates of 3
+#   5. the same with --batch-target 10s (fewer, bigger batches)
 # and prints the wall times, the ratios against 1, and the packages passed.
 #   scripts/bench-batch.sh [SLAVES]     (default 2)
 set -euo pipefail
@@ -40,12 +41,12 @@ okpk=$(grep -c '^ok' "$work/gotest.out" || true)
 echo "go test ./...:                   ${base}s wall, $okpk packages ok"
 
 results=$work/results
-run() { # label, trial command
+run() { # label, trial command, more rrr flags
   local s e w
   s=$(date +%s%N)
   # shellcheck disable=SC2086
   "$work/rrr" local --slaves "$n" --results-dir "$results" --format go-test-json --max-trials 1 \
-    --taskset-class bench --trial-command "$2" $pkgs >"$work/rrr.out" 2>&1 || true
+    --taskset-class bench --trial-command "$2" ${3:-} $pkgs >"$work/rrr.out" 2>&1 || true
   e=$(date +%s%N)
   w=$(secs "$s" "$e")
   printf '%-32s %ss wall (%sx go test), %s\n' "$1:" "$w" "$(ratio "$w" "$base")" \
@@ -56,3 +57,5 @@ run "rrr local, one package a trial" "go test -count=1 -json {file}"
 rm -rf "$results"
 run "rrr local, batches (cold)" "go test -count=1 -json {files}"
 run "rrr local, batches (estimates)" "go test -count=1 -json {files}"
+# Fewer, bigger batches: each `go test` plans its build again.
+run "rrr local, batches of 10s" "go test -count=1 -json {files}" "--batch-target 10s"
