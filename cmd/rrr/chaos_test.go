@@ -29,7 +29,7 @@ import (
 
 // chaosKinds are the faults a run draws from, by name (the names of the
 // report of scripts/chaos.sh).
-var chaosKinds = []string{"slave", "trial", "worker", "server", "redis", "worker-pause", "redis-pause", "cancel"}
+var chaosKinds = []string{"slave", "trial", "worker", "server", "redis", "worker-pause", "redis-pause", "cancel", "arbiter", "persister"}
 
 const chaosTTL = 3 * time.Second // the workers' --heartbeat-ttl
 
@@ -161,6 +161,27 @@ func chaosFault(t *testing.T, f *fleet, rng *rand.Rand, key, kind string) bool {
 		}
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
 		f.restartWorker(t, w)
+	case "arbiter", "persister":
+		// With separate loops, one of that name; in rrr server, the server.
+		if f.loopArgs == nil {
+			kind = "server"
+			f.server.killGroup(t)
+			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			f.startServer(t)
+			break
+		}
+		var named []int
+		for i, name := range f.loopNames {
+			if name == kind {
+				named = append(named, i)
+			}
+		}
+		i := named[rng.IntN(len(named))]
+		if !f.loops[i].exited() {
+			f.loops[i].killGroup(t)
+		}
+		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+		f.restartLoop(t, i)
 	case "server":
 		if f.loopArgs != nil {
 			i := rng.IntN(len(f.loops))
