@@ -5,7 +5,8 @@
 # dashboard's browser test), then checks formatting, vets, and runs every test: with
 # -race on the packages with concurrency, the end-to-end tests (with the
 # short fault-injection cases and 2 randomized fault runs; scripts/fault.sh
-# and scripts/chaos.sh run the long ones) once.
+# and scripts/chaos.sh run the long ones) once, with the SPIN model
+# (scripts/spin.sh) beside them.
 #   scripts/test.sh            everything
 #   scripts/test.sh -short     skip the slow end-to-end cases
 set -euo pipefail
