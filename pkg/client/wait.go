@@ -86,6 +86,15 @@ func (c *Client) Wait(ctx context.Context, key string, opt WaitOptions) (*Outcom
 		case s := <-opt.Interrupts:
 			n++
 			if n == 1 {
+				// Said here, at once: the loop may be stuck in a Redis
+				// call that does not answer (it acts when it is back).
+				if opt.CancelOnSignal {
+					clear := ""
+					if opt.TTY {
+						clear = "\r\033[K" // the progress line
+					}
+					fmt.Fprintf(out, "%srrr: %s: cancelling the taskset (a second signal exits at once)\n", clear, s)
+				}
 				first <- s
 				continue
 			}
@@ -242,7 +251,6 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 						sig, key, key)
 					return final(model.Cancelled, "stopped waiting on "+sig.String())
 				}
-				say("%s: cancelling the taskset (a second signal exits at once)", sig)
 				reason := fmt.Sprintf("%s while %s waited on %s", sig, whoami(), host.Name())
 				if _, err := c.Cancel(wctx, key, reason); err != nil {
 					say("could not cancel %s: %v", key, err)
