@@ -339,7 +339,7 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 		if tr.slave == "" {
 			reason = "trial names no slave: nothing can be running it"
 		}
-		recorded, err := a.c.FinishLost(ctx, tr.key, reason)
+		recorded, err := a.c.FinishLost(ctx, tr.key, reason, "")
 		if err != nil {
 			if !loopx.Permanent(err) {
 				return err

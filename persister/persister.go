@@ -279,7 +279,7 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 				left = append(left, tr)
 				continue
 			}
-			if _, err := p.c.FinishLost(ctx, tr.key, reason); err != nil && !errors.Is(err, schema.ErrInvalid) {
+			if _, err := p.c.FinishLost(ctx, tr.key, reason, ""); err != nil && !errors.Is(err, schema.ErrInvalid) {
 				return changed, fmt.Errorf("persist %s: close trial %s: %w", ts, tr.key, err)
 			}
 			p.log.Info().Str("trial", tr.key).Str("reason", reason).Msg("closed a trial that was still running when its taskset ended")

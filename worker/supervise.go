@@ -257,15 +257,7 @@ func (r *tasksetRun) markTrials(ctx context.Context, slave, msg, crashed string)
 		if (err != nil && !errors.Is(err, redis.Nil)) || status != "" {
 			continue
 		}
-		var ok bool
-		if crashed == "" {
-			ok, err = r.w.c.FinishLost(ctx, trial, msg)
-		} else {
-			// It died under the trial while we live: the spec may be what
-			// kills it (schema.CrashLimit).
-			ok, err = r.w.c.FinishTrial(ctx, trial, schema.Result{Status: schema.StatusError,
-				Fields: map[string]string{schema.FError: msg, schema.FCrashed: crashed}})
-		}
+		ok, err := r.w.c.FinishLost(ctx, trial, msg, crashed)
 		if err != nil && !errors.Is(err, schema.ErrInvalid) {
 			r.log.Error().Err(err).Msgf("mark trial %s error", trial)
 		}

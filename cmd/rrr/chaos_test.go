@@ -156,46 +156,24 @@ func chaosFault(t *testing.T, f *fleet, rng *rand.Rand, key, kind string) bool {
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL) // it may have ended meanwhile
 	case "worker":
-		if !f.workers[w].exited() {
-			f.workers[w].killGroup(t)
-		}
-		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
-		f.restartWorker(t, w)
-	case "arbiter", "persister":
-		// With separate loops, one of that name; in rrr server, the server.
+		chaosRestart(t, rng, f.workers[w], func() { f.restartWorker(t, w) })
+	case "server", "arbiter", "persister":
+		// With separate loops: one of them ("server": any; else one of
+		// that name). In rrr server every loop dies with the server.
 		if f.loopArgs == nil {
 			kind = "server"
-			f.server.killGroup(t)
-			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
-			f.startServer(t)
+			chaosRestart(t, rng, f.server, func() { f.startServer(t) })
 			break
 		}
-		var named []int
+		var pick []int
 		for i, name := range f.loopNames {
-			if name == kind {
-				named = append(named, i)
+			if kind == "server" || name == kind {
+				pick = append(pick, i)
 			}
 		}
-		i := named[rng.IntN(len(named))]
-		if !f.loops[i].exited() {
-			f.loops[i].killGroup(t)
-		}
-		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
-		f.restartLoop(t, i)
-	case "server":
-		if f.loopArgs != nil {
-			i := rng.IntN(len(f.loops))
-			kind = f.loopNames[i]
-			if !f.loops[i].exited() {
-				f.loops[i].killGroup(t)
-			}
-			time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
-			f.restartLoop(t, i)
-			break
-		}
-		f.server.killGroup(t)
-		time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
-		f.startServer(t)
+		i := pick[rng.IntN(len(pick))]
+		kind = f.loopNames[i]
+		chaosRestart(t, rng, f.loops[i], func() { f.restartLoop(t, i) })
 	case "redis":
 		f.redis.Kill()
 		time.Sleep(time.Duration(200+rng.IntN(2000)) * time.Millisecond)
@@ -217,4 +195,15 @@ func chaosFault(t *testing.T, f *fleet, rng *rand.Rand, key, kind string) bool {
 	}
 	t.Logf("CHAOS fault %s injected", kind)
 	return false
+}
+
+// chaosRestart kills p's process group (unless it ended by itself), waits
+// 0-2 s, and starts it again.
+func chaosRestart(t *testing.T, rng *rand.Rand, p *proc, start func()) {
+	t.Helper()
+	if !p.exited() {
+		p.killGroup(t)
+	}
+	time.Sleep(time.Duration(rng.IntN(2000)) * time.Millisecond)
+	start()
 }

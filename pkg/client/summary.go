@@ -154,7 +154,9 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	if s.RerunOf != "" {
 		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
 	}
-	if o.Verdict == model.Infra || (s.StatusReason != "" && o.Verdict == model.TestsFailed && !strings.HasPrefix(s.StatusReason, schema.ReasonMaxFailures)) {
+	// A reason other than max failures makes the verdict Infra
+	// (model.VerdictOf): the worker logs say what went wrong.
+	if o.Verdict == model.Infra {
 		writeWorkerLogs(w, s, opt.OutputLines)
 	}
 	var failed, errored, quarantined, flaky []model.Task
