@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
@@ -58,7 +57,6 @@ type Deps struct {
 type Arbiter struct {
 	cfg    Config
 	c      *schema.Client
-	rdb    redis.UniversalClient
 	log    zerolog.Logger
 	now    func() time.Time
 	health *loopx.Health
@@ -106,7 +104,7 @@ func New(cfg Config, deps Deps) (*Arbiter, error) {
 	}
 	log := deps.Log.With().Str("component", "arbiter").Logger()
 	a := &Arbiter{
-		cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(), log: log, now: deps.Now,
+		cfg: cfg, c: deps.Client, log: log, now: deps.Now,
 		health: loopx.NewHealth(log, cfg.BackoffMin, cfg.BackoffMax, cfg.LogInterval, deps.Now),
 		bad:    logx.Every(cfg.LogInterval, deps.Now),
 		queue:  deps.Client.Queue(deps.Client.Keys.ArbiterQueue(), cfg.ConsumerID),
@@ -159,12 +157,12 @@ func (a *Arbiter) Handle(ctx context.Context, entry string) error {
 
 // settleTrial settles the task of a finished trial.
 func (a *Arbiter) settleTrial(ctx context.Context, trial string) error {
-	task, err := a.rdb.HGet(ctx, trial, schema.FTask).Result()
-	if errors.Is(err, redis.Nil) || (err == nil && task == "") {
-		return fmt.Errorf("trial %s: %w: no such trial (or it names no task)", trial, loopx.ErrBadInput)
-	}
+	task, err := a.c.Field(ctx, trial, schema.FTask)
 	if err != nil {
 		return fmt.Errorf("read trial %s: %w", trial, err)
+	}
+	if task == "" {
+		return fmt.Errorf("trial %s: %w: no such trial (or it names no task)", trial, loopx.ErrBadInput)
 	}
 	out, finished, err := a.c.SettleTask(ctx, task)
 	if err != nil {
@@ -191,7 +189,7 @@ func (a *Arbiter) noteSettled(ctx context.Context, ts, task string, out schema.S
 	}
 	if finished != "" {
 		why := "every task has its verdict"
-		if r, err := a.rdb.HGet(ctx, ts, schema.FStatusReason).Result(); err == nil && r != "" {
+		if r, err := a.c.Field(ctx, ts, schema.FStatusReason); err == nil && r != "" {
 			why = r // max failures reached
 		}
 		a.note(ctx, ts, "taskset %s: %s", finished, why)
@@ -234,10 +232,9 @@ func (a *Arbiter) stop(ctx context.Context, ts, status string) error {
 // be checked (a malformed value) is logged, at most once per log interval,
 // and skipped; Sweep returns only transient errors.
 func (a *Arbiter) Sweep(ctx context.Context) error {
-	active, err := a.rdb.LRange(ctx, a.c.Keys.ActiveTaskset(), 0, -1).Result()
+	active, err := a.c.ActiveTasksets(ctx)
 	if err != nil {
-		err = a.c.NameWrongType(ctx, err, schema.KeyType{Key: a.c.Keys.ActiveTaskset(), Type: "list"})
-		return fmt.Errorf("read active tasksets: %w", err)
+		return a.c.NameWrongType(ctx, err, schema.KeyType{Key: a.c.Keys.ActiveTaskset(), Type: "list"})
 	}
 	for _, ts := range active {
 		if ctx.Err() != nil {

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
-	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -111,7 +108,7 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	if _, ok := a.c.Keys.TasksetID(ts); !ok {
 		return fmt.Errorf("check %q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, a.c.Keys.Namespace())
 	}
-	h, err := a.rdb.HGetAll(ctx, ts).Result()
+	h, err := a.c.Hash(ctx, ts)
 	if err != nil {
 		return fmt.Errorf("check taskset %s: %w", ts, err)
 	}
@@ -131,7 +128,7 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 	}
 	maxTrials := max(t.MaxTrials, 1) // as settle_task reads it
 
-	left, err := a.rdb.LRange(ctx, schema.TasksLeft(ts), 0, -1).Result()
+	left, err := a.c.List(ctx, schema.TasksLeft(ts))
 	if err != nil {
 		return fmt.Errorf("check taskset %s: read tasks left: %w", ts, err)
 	}
@@ -194,7 +191,7 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 		return err
 	}
 
-	queued, err := a.rdb.LLen(ctx, schema.TaskQueue(ts)).Result()
+	queued, err := a.c.ListLen(ctx, schema.TaskQueue(ts))
 	if err != nil {
 		return fmt.Errorf("check taskset %s: read queue length: %w", ts, err)
 	}
@@ -240,7 +237,7 @@ func (a *Arbiter) Check(ctx context.Context, ts string) error {
 // left. The queue is read first: a task taken between the two reads then
 // looks queued (nothing is done), never lost.
 func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*taskInfo, error) {
-	queue, err := a.rdb.LRange(ctx, schema.TaskQueue(ts), 0, -1).Result()
+	queue, err := a.c.List(ctx, schema.TaskQueue(ts))
 	if err != nil {
 		return nil, fmt.Errorf("check taskset %s: read queue: %w", ts, err)
 	}
@@ -250,10 +247,8 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 			pos[k] = i
 		}
 	}
-	lists := make([]*redis.StringSliceCmd, len(left))
-	if err := redisx.Pipelined(ctx, a.rdb, len(left), func(p redis.Pipeliner, i int) {
-		lists[i] = p.LRange(ctx, schema.TaskTrials(left[i]), 0, -1)
-	}); err != nil {
+	lists, corrupt, err := a.c.TrialLists(ctx, left)
+	if err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trial lists: %w", ts, err)
 	}
 	tasks := make([]*taskInfo, len(left))
@@ -263,13 +258,8 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		if p, ok := pos[k]; ok {
 			t.queuePos, t.queued = p, true
 		}
-		keys := lists[i].Val()
-		if err := lists[i].Err(); err != nil && !errors.Is(err, redis.Nil) {
-			if !schema.IsWrongType(err) {
-				return nil, fmt.Errorf("check taskset %s: read trial list of %s: %w", ts, k, err)
-			}
-			t.corrupt, keys = true, nil
-		}
+		keys := lists[i]
+		t.corrupt = corrupt[i]
 		t.trials = make([]trialInfo, len(keys))
 		for j, tk := range keys {
 			t.trials[j].key = tk
@@ -277,24 +267,26 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 		}
 		tasks[i] = t
 	}
-	hashes := make([]*redis.SliceCmd, len(all))
-	if err := redisx.Pipelined(ctx, a.rdb, len(all), func(p redis.Pipeliner, i int) {
-		hashes[i] = p.HMGet(ctx, all[i].key, schema.FStatus, schema.FSlave, schema.FStartedAt)
-	}); err != nil {
+	keys := make([]string, len(all))
+	for i, tr := range all {
+		keys[i] = tr.key
+	}
+	hashes, err := a.c.HashFields(ctx, keys, schema.FStatus, schema.FSlave, schema.FStartedAt)
+	if err != nil {
 		return nil, fmt.Errorf("check taskset %s: read trials: %w", ts, err)
 	}
 	for i, tr := range all {
-		v := hashes[i].Val()
-		if hashes[i].Err() != nil || len(v) < 3 {
+		h := hashes[i]
+		if h == nil {
 			tr.status = "missing" // settle_task names what is wrong with it
 			continue
 		}
-		tr.status, _ = v[0].(string)
-		tr.slave, _ = v[1].(string)
-		if s, ok := v[2].(string); ok {
-			tr.started, _ = schema.ParseTime(s)
+		tr.status, tr.slave = h[schema.FStatus], h[schema.FSlave]
+		started, hasStart := h[schema.FStartedAt]
+		if hasStart {
+			tr.started, _ = schema.ParseTime(started)
 		}
-		if v[0] == nil && v[2] == nil {
+		if _, hasStatus := h[schema.FStatus]; !hasStatus && !hasStart {
 			// A listed trial without a hash (it expired, or was never
 			// written): it cannot run, and settle_task does not count it.
 			tr.status = "missing"
@@ -308,32 +300,34 @@ func (a *Arbiter) readTasks(ctx context.Context, ts string, left []string) ([]*t
 // a `trial` command too, which settles the task again (harmless).
 func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 	var running []*trialInfo
-	slaves := map[string]*redis.IntCmd{}
+	alive := map[string]bool{}
 	for _, t := range tasks {
 		for j := range t.trials {
 			if tr := &t.trials[j]; tr.status == "" {
 				running = append(running, tr)
-				slaves[tr.slave] = nil
+				alive[tr.slave] = false
 			}
 		}
 	}
 	if len(running) == 0 || a.inOutageGrace() {
 		return nil
 	}
-	names := make([]string, 0, len(slaves))
-	for s := range slaves {
+	names := make([]string, 0, len(alive))
+	for s := range alive {
 		if s != "" {
 			names = append(names, s)
 		}
 	}
-	if err := redisx.Pipelined(ctx, a.rdb, len(names), func(p redis.Pipeliner, i int) {
-		slaves[names[i]] = p.Exists(ctx, schema.Heartbeat(names[i]))
-	}); err != nil {
+	beats, err := a.c.AliveMany(ctx, names)
+	if err != nil {
 		return fmt.Errorf("read slave heartbeats: %w", err)
 	}
+	for i, s := range names {
+		alive[s] = beats[i]
+	}
 	for _, tr := range running {
-		if c := slaves[tr.slave]; c != nil && (c.Val() == 1 || c.Err() != nil) {
-			continue // alive, or not known to be dead
+		if alive[tr.slave] {
+			continue
 		}
 		reason := schema.SlaveLost(tr.slave)
 		if tr.slave == "" {
@@ -356,8 +350,8 @@ func (a *Arbiter) reapLostTrials(ctx context.Context, tasks []*taskInfo) error {
 			continue
 		}
 		// Its slave (or its worker) reported it first: read what it said.
-		s, err := a.rdb.HGet(ctx, tr.key, schema.FStatus).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		s, err := a.c.Field(ctx, tr.key, schema.FStatus)
+		if err != nil {
 			return fmt.Errorf("read trial %s: %w", tr.key, err)
 		}
 		tr.status = s
@@ -405,50 +399,33 @@ func (a *Arbiter) untry(ctx context.Context, ts string, tasks []*taskInfo, maxTr
 	if len(cands) == 0 {
 		return nil
 	}
-	slaves, err := a.rdb.LRange(ctx, schema.TasksetSlaves(ts), 0, -1).Result()
+	slaves, err := a.c.List(ctx, schema.TasksetSlaves(ts))
 	if err != nil {
 		return fmt.Errorf("check taskset %s: read slaves: %w", ts, err)
 	}
-	beats := make([]*redis.IntCmd, len(slaves))
-	if err := redisx.Pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
-		beats[i] = p.Exists(ctx, schema.Heartbeat(slaves[i]))
-	}); err != nil {
+	beats, err := a.c.AliveMany(ctx, slaves)
+	if err != nil {
 		return fmt.Errorf("check taskset %s: read slave heartbeats: %w", ts, err)
 	}
 	var live []string
 	for i, s := range slaves {
-		if beats[i].Val() == 1 {
+		if beats[i] {
 			live = append(live, s)
 		}
 	}
 	if len(live) == 0 {
 		return nil // nobody to run it yet; workers will come
 	}
-	tried := make([]*redis.BoolCmd, len(cands)*len(live))
-	if err := redisx.Pipelined(ctx, a.rdb, len(tried), func(p redis.Pipeliner, i int) {
-		tried[i] = p.SIsMember(ctx, schema.SlaveTried(live[i%len(live)]), cands[i/len(live)].key)
-	}); err != nil {
-		return fmt.Errorf("check taskset %s: read tried tasks: %w", ts, err)
+	keys := make([]string, len(cands))
+	for i, t := range cands {
+		keys[i] = t.key
 	}
-	for ci, t := range cands {
-		all := true
-		for si := range live {
-			all = all && tried[ci*len(live)+si].Val()
-		}
-		if !all {
-			continue
-		}
-		_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, s := range live {
-				p.SRem(ctx, schema.SlaveTried(s), t.key)
-			}
-			p.Publish(ctx, schema.Events(ts), schema.EventQueued+"\t"+t.key)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("check taskset %s: release task %s: %w", ts, t.key, err)
-		}
-		a.log.Info().Str("task", t.key).Int("slaves", len(live)).
+	released, err := a.c.Untry(ctx, ts, keys, live)
+	if err != nil {
+		return fmt.Errorf("check taskset %s: release tasks: %w", ts, err)
+	}
+	for _, task := range released {
+		a.log.Info().Str("task", task).Int("slaves", len(live)).
 			Msg("every live slave has taken this queued task before: it may take it again")
 	}
 	return nil

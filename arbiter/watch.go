@@ -4,11 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/rrr-dev/rrr/pkg/redisx"
-	"github.com/rrr-dev/rrr/schema"
 )
 
 // DefaultWatchInterval is how often the arbiter looks at the heartbeats of
@@ -57,7 +52,7 @@ func (a *Arbiter) watchOnce(ctx context.Context, lost map[string]bool) error {
 	if a.inOutageGrace() {
 		return nil // heartbeats may have expired with Redis away; the sweep comes back to it
 	}
-	found, err := a.lostSlaves(ctx)
+	found, err := a.c.LostSlaves(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,45 +80,4 @@ func (a *Arbiter) watchOnce(ctx context.Context, lost map[string]bool) error {
 		}
 	}
 	return nil
-}
-
-// lostSlaves reads, for each active taskset, its slaves that have neither
-// a heartbeat nor an exit status: dead, or cut off for longer than their
-// TTL. Three pipelined rounds, whatever the number of tasksets and slaves.
-func (a *Arbiter) lostSlaves(ctx context.Context) (map[string][]string, error) {
-	active, err := a.rdb.LRange(ctx, a.c.Keys.ActiveTaskset(), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read active tasksets: %w", err)
-	}
-	lists := make([]*redis.StringSliceCmd, len(active))
-	if err := redisx.Pipelined(ctx, a.rdb, len(active), func(p redis.Pipeliner, i int) {
-		lists[i] = p.LRange(ctx, schema.TasksetSlaves(active[i]), 0, -1)
-	}); err != nil {
-		return nil, fmt.Errorf("read slaves of active tasksets: %w", err)
-	}
-	type slave struct {
-		ts, key string
-		beat    *redis.IntCmd
-		status  *redis.StringCmd
-	}
-	var slaves []*slave
-	for i, l := range lists {
-		for _, key := range l.Val() {
-			slaves = append(slaves, &slave{ts: active[i], key: key})
-		}
-	}
-	if err := redisx.Pipelined(ctx, a.rdb, len(slaves), func(p redis.Pipeliner, i int) {
-		slaves[i].beat = p.Exists(ctx, schema.Heartbeat(slaves[i].key))
-		slaves[i].status = p.HGet(ctx, slaves[i].key, schema.FStatus)
-	}); err != nil {
-		return nil, fmt.Errorf("read slave heartbeats: %w", err)
-	}
-	found := map[string][]string{}
-	for _, s := range slaves {
-		if s.beat.Err() != nil || s.beat.Val() == 1 || s.status.Val() != "" {
-			continue // alive, exited and said so, or not known to be dead
-		}
-		found[s.ts] = append(found[s.ts], s.key)
-	}
-	return found, nil
 }

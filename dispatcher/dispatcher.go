@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
@@ -45,7 +44,6 @@ type Deps struct {
 type Dispatcher struct {
 	cfg    Config
 	c      *schema.Client
-	rdb    redis.UniversalClient
 	log    zerolog.Logger
 	now    func() time.Time
 	health *loopx.Health
@@ -79,7 +77,7 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	}
 	log := deps.Log.With().Str("component", "dispatcher").Logger()
 	return &Dispatcher{
-		cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(), log: log, now: deps.Now,
+		cfg: cfg, c: deps.Client, log: log, now: deps.Now,
 		health: loopx.NewHealth(log, cfg.BackoffMin, cfg.BackoffMax, cfg.LogInterval, deps.Now),
 		bad:    logx.Every(cfg.LogInterval, deps.Now),
 	}, nil
@@ -120,18 +118,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // a token came. Other tokens queued meanwhile are dropped: the round about
 // to start sees everything they announce.
 func (d *Dispatcher) wait(ctx context.Context) (bool, error) {
-	q := d.c.Keys.DispatcherQueue()
-	_, err := d.rdb.BLPop(ctx, d.cfg.PopTimeout, q).Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("wait for a token on %s: %w", q, err)
-	}
-	if err := d.rdb.Del(ctx, q).Err(); err != nil {
-		return true, fmt.Errorf("drop tokens of %s: %w", q, err)
-	}
-	return true, nil
+	return d.c.WaitDispatcherToken(ctx, d.cfg.PopTimeout)
 }
 
 // worker is what a round knows of a live worker.
@@ -154,9 +141,9 @@ func (d *Dispatcher) round(ctx context.Context) error {
 	if len(idle) == 0 {
 		return nil
 	}
-	active, err := d.rdb.LRange(ctx, d.c.Keys.ActiveTaskset(), 0, -1).Result()
+	active, err := d.c.ActiveTasksets(ctx)
 	if err != nil {
-		return fmt.Errorf("read active tasksets: %w", err)
+		return err
 	}
 	for _, ts := range active {
 		if len(idle) == 0 {
@@ -175,9 +162,9 @@ func (d *Dispatcher) round(ctx context.Context) error {
 // reapWorkers removes the workers whose heartbeat expired and returns the
 // live idle ones, sorted by key.
 func (d *Dispatcher) reapWorkers(ctx context.Context) ([]worker, error) {
-	members, err := d.rdb.SMembers(ctx, d.c.Keys.Workers()).Result()
+	members, err := d.c.WorkerKeys(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read workers: %w", err)
+		return nil, err
 	}
 	sort.Strings(members)
 	var keys []string
@@ -190,23 +177,18 @@ func (d *Dispatcher) reapWorkers(ctx context.Context) ([]worker, error) {
 		d.logBad(k, fmt.Errorf("%q: %w: not a worker key of namespace %s", k, loopx.ErrBadInput, d.c.Keys.Namespace()),
 			"skipping a member of the worker set that is not a worker key; remove it with SREM")
 	}
-	beats := make([]*redis.IntCmd, len(keys))
-	hashes := make([]*redis.SliceCmd, len(keys))
-	if _, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			beats[i] = p.Exists(ctx, schema.Heartbeat(k))
-			hashes[i] = p.HMGet(ctx, k, schema.FWorkerType, schema.FTaskset)
-		}
-		return nil
-	}); err != nil {
+	alive, err := d.c.AliveMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read workers: %w", err)
+	}
+	hashes, err := d.c.HashFields(ctx, keys, schema.FWorkerType, schema.FTaskset)
+	if err != nil {
 		return nil, fmt.Errorf("read workers: %w", err)
 	}
 	var idle []worker
 	for i, k := range keys {
-		h := hashes[i].Val()
-		typ, _ := h[0].(string)
-		ts, _ := h[1].(string)
-		if beats[i].Val() == 1 {
+		typ, ts := hashes[i][schema.FWorkerType], hashes[i][schema.FTaskset]
+		if alive[i] {
 			if ts == "" { // a missing hash is refused by dispatch as dead
 				idle = append(idle, worker{key: k, workerType: orDefault(typ)})
 			}
@@ -242,17 +224,19 @@ func (d *Dispatcher) dispatch(ctx context.Context, ts string, idle []worker) ([]
 	if _, ok := d.c.Keys.TasksetID(ts); !ok {
 		return idle, fmt.Errorf("%q: %w: not a taskset key of namespace %s", ts, loopx.ErrBadInput, d.c.Keys.Namespace())
 	}
-	h, err := d.rdb.HMGet(ctx, ts, schema.FStatus, schema.FWorkerType).Result()
+	h, err := d.c.HashFields(ctx, []string{ts}, schema.FStatus, schema.FWorkerType)
+	if err == nil && h[0] == nil {
+		err = fmt.Errorf("%w: %s holds the wrong type of value", schema.ErrWrongType, ts)
+	}
 	if err != nil {
 		return idle, fmt.Errorf("read taskset %s: %w", ts, err)
 	}
 	// No status yet is a taskset of the original client that no worker
 	// has had: dispatch sets it running.
-	if status, _ := h[0].(string); status != schema.StatusRunning && status != "" {
+	if status := h[0][schema.FStatus]; status != schema.StatusRunning && status != "" {
 		return idle, nil // it leaves the active list in the same script that ends it
 	}
-	want, _ := h[1].(string)
-	want = orDefault(want)
+	want := orDefault(h[0][schema.FWorkerType])
 	still := idle[:0:0]
 	full := false
 	for _, w := range idle {

@@ -8,14 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/format"
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
 	"github.com/rrr-dev/rrr/pkg/partition"
-	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/pkg/store"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -64,7 +62,6 @@ type Deps struct {
 type Persister struct {
 	cfg    Config
 	c      *schema.Client
-	rdb    redis.UniversalClient
 	reader *model.Reader
 	log    zerolog.Logger
 	runner *loopx.Consumer
@@ -115,8 +112,8 @@ func New(cfg Config, deps Deps) (*Persister, error) {
 		deps.Now = time.Now
 	}
 	log := deps.Log.With().Str("component", "persister").Logger()
-	p := &Persister{cfg: cfg, c: deps.Client, rdb: deps.Client.Redis(),
-		reader: model.NewReader(deps.Client.Redis(), deps.Client.Keys), log: log, now: deps.Now}
+	p := &Persister{cfg: cfg, c: deps.Client,
+		reader: model.NewReader(deps.Client), log: log, now: deps.Now}
 	p.runner = &loopx.Consumer{
 		Queue:  deps.Client.Queue(deps.Client.Keys.PersisterQueue(), cfg.ConsumerID),
 		Config: cfg.Queue, Handle: p.Persist, Log: log, Now: deps.Now,
@@ -203,7 +200,7 @@ func (p *Persister) Persist(ctx context.Context, ts string) error {
 	if err != nil {
 		return err
 	}
-	n, err := p.expire(ctx, ts)
+	n, err := p.c.ExpireTaskset(ctx, ts, p.cfg.Keep)
 	if err != nil {
 		return err
 	}
@@ -241,12 +238,16 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 	deadline := p.now().Add(p.cfg.SettleWait)
 	p.log.Debug().Str("taskset", ts).Int("trials", len(running)).Msg("waiting for the trials still running to end")
 	for {
-		statuses := make([]*redis.SliceCmd, len(running))
-		beats := make([]*redis.IntCmd, len(running))
-		if err := redisx.Pipelined(ctx, p.rdb, len(running), func(pl redis.Pipeliner, i int) {
-			statuses[i] = pl.HMGet(ctx, running[i].key, schema.FStatus, schema.FStartedAt)
-			beats[i] = pl.Exists(ctx, schema.Heartbeat(running[i].slave))
-		}); err != nil && !errors.Is(err, redis.Nil) {
+		keys, slaves := make([]string, len(running)), make([]string, len(running))
+		for i, tr := range running {
+			keys[i], slaves[i] = tr.key, tr.slave
+		}
+		statuses, err := p.c.HashFields(ctx, keys, schema.FStatus, schema.FStartedAt)
+		if err != nil {
+			return changed, fmt.Errorf("persist %s: read running trials: %w", ts, err)
+		}
+		beats, err := p.c.AliveMany(ctx, slaves)
+		if err != nil {
 			return changed, fmt.Errorf("persist %s: read running trials: %w", ts, err)
 		}
 		timeUp := !p.now().Before(deadline)
@@ -260,18 +261,18 @@ func (p *Persister) settleTrials(ctx context.Context, ts string, snap *model.Sna
 		left := running[:0]
 		for i, tr := range running {
 			// A running trial has a start and no status field.
-			v := statuses[i].Val()
-			if len(v) < 2 { // the read failed on this key (a wrong type): it cannot run
+			h := statuses[i]
+			if h == nil { // the read failed on this key (a wrong type): it cannot run
 				changed = true
 				continue
 			}
-			if st, _ := v[0].(string); st != "" || v[1] == nil {
+			if _, started := h[schema.FStartedAt]; h[schema.FStatus] != "" || !started {
 				changed = true // recorded by its slave (or gone with its hash)
 				continue
 			}
 			reason := ""
 			switch {
-			case tr.slave == "" || beats[i].Val() == 0:
+			case tr.slave == "" || !beats[i]:
 				reason = schema.SlaveLost(tr.slave)
 			case timeUp:
 				reason = fmt.Sprintf("still running %s after the taskset ended; recorded as error when it was stored", p.cfg.SettleWait)
@@ -404,50 +405,4 @@ func CaseTimes(s *model.Snapshot) map[string]schema.CaseTimes {
 		}
 	}
 	return out
-}
-
-// expire sets the expiry of every key of taskset ts and returns how many
-// keys it named. Keys are read from Redis, not from the snapshot, so that
-// objects that did not decode expire too. A heartbeat keeps its own short
-// TTL: only one without any gets Keep.
-func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
-	var tasksCmd, logsCmd, slavesCmd *redis.StringSliceCmd
-	if _, err := p.rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
-		tasksCmd = pl.LRange(ctx, schema.Tasks(ts), 0, -1)
-		logsCmd = pl.LRange(ctx, schema.WorkerLogs(ts), 0, -1)
-		slavesCmd = pl.LRange(ctx, schema.TasksetSlaves(ts), 0, -1)
-		return nil
-	}); err != nil {
-		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
-	}
-	keys := []string{ts, schema.TasksetLog(ts), schema.TasksetSlaves(ts), schema.WorkerLogs(ts),
-		schema.TaskQueue(ts), schema.Tasks(ts), schema.TasksLeft(ts), schema.Assigned(ts), schema.Batched(ts)}
-	// Tasks, their trial lists and trials: a script call per chunk of
-	// tasks rather than a command per key.
-	named, err := p.c.ExpireTasks(ctx, tasksCmd.Val(), p.cfg.Keep)
-	if err != nil {
-		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
-	}
-	for _, l := range logsCmd.Val() {
-		keys = append(keys, l, schema.WorkerLogText(l))
-	}
-	slaves := slavesCmd.Val()
-	ttls := make([]*redis.DurationCmd, len(slaves))
-	if err := redisx.Pipelined(ctx, p.rdb, len(slaves), func(pl redis.Pipeliner, i int) {
-		ttls[i] = pl.PTTL(ctx, schema.Heartbeat(slaves[i]))
-	}); err != nil {
-		return 0, fmt.Errorf("expire taskset %s: read slave heartbeats: %w", ts, err)
-	}
-	for i, s := range slaves {
-		keys = append(keys, s, schema.SlaveTrials(s), schema.SlaveLog(s), schema.SlaveTried(s))
-		if ttls[i].Val() == -1 { // present without a TTL (-2: gone)
-			keys = append(keys, schema.Heartbeat(s))
-		}
-	}
-	if err := redisx.Pipelined(ctx, p.rdb, len(keys), func(pl redis.Pipeliner, i int) {
-		pl.Expire(ctx, keys[i], p.cfg.Keep)
-	}); err != nil {
-		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
-	}
-	return named + len(keys), nil
 }

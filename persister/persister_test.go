@@ -128,7 +128,7 @@ func TestPersistWritesStoreEstimatesAndExpiry(t *testing.T) {
 		ts, worker, slave := e.finished(t, "p1")
 		est := e.k.Estimate("unit")
 		require.NoError(t, e.rd.HSet(ctx, est, "spec/a_spec.rb", "11").Err())
-		before, err := model.NewReader(e.rd, e.k).Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
+		before, err := model.NewReader(e.c).Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
 		require.NoError(t, err)
 
 		p := e.persister(t, "p")

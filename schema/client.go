@@ -24,9 +24,6 @@ func NewClient(rdb redis.UniversalClient, namespace string) *Client {
 	return &Client{rdb: rdb, Keys: NewKeys(namespace)}
 }
 
-// Redis is the underlying connection, for reads.
-func (c *Client) Redis() redis.UniversalClient { return c.rdb }
-
 // maxStaleRetries bounds the retries of a script whose caller's read went
 // stale; each retry needs another writer to win a race, so a few suffice.
 const maxStaleRetries = 20

@@ -50,7 +50,7 @@ type batchMember struct {
 func (s *Slave) runBatch(ctx context.Context, tasks []string) (stop bool) {
 	var members []batchMember
 	for _, task := range tasks {
-		h, err := s.c.Redis().HGetAll(ctx, task).Result()
+		h, err := s.c.Hash(ctx, task)
 		if err != nil {
 			// The task left the queue; the arbiter's check finds it again.
 			s.pause(ctx, "read task", err)

@@ -78,7 +78,7 @@ func newEnv(t *testing.T, b redistest.Backend) *env {
 	t.Helper()
 	c := schema.NewClient(b.RDB, b.NS)
 	dir := t.TempDir()
-	e := &env{b: b, c: c, r: model.NewReader(b.RDB, c.Keys), dir: dir,
+	e := &env{b: b, c: c, r: model.NewReader(c), dir: dir,
 		remote: filepath.Join(dir, "remote"), project: filepath.Join(dir, "remote", "alice")}
 	require.NoError(t, os.MkdirAll(e.project, 0o755))
 	e.arb = looptest.StartArbiter(t, c)

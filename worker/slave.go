@@ -121,10 +121,10 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 				s.logf(zerolog.WarnLevel, serr, "record the slave's exit")
 			}
 		}
-		_ = s.c.Redis().Del(fin, schema.Heartbeat(s.cfg.Slave)).Err()
+		_ = s.c.EndHeartbeat(fin, s.cfg.Slave)
 	}()
 
-	ts, err := model.NewReader(s.c.Redis(), s.c.Keys).Taskset(ctx, s.cfg.Taskset)
+	ts, err := model.NewReader(s.c).Taskset(ctx, s.cfg.Taskset)
 	if err != nil {
 		return fmt.Errorf("slave %s: %w", s.cfg.Slave, err)
 	}
@@ -209,8 +209,8 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 			}
 		}
 		s.waitForWork(ctx, events)
-		status, err := s.c.Redis().HGet(ctx, s.cfg.Taskset, schema.FStatus).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		status, err := s.c.Field(ctx, s.cfg.Taskset, schema.FStatus)
+		if err != nil {
 			s.pause(ctx, "status", err)
 			continue
 		}

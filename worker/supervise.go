@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
@@ -231,12 +229,12 @@ func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 		return
 	}
 	r.warnf("slave %d (%s) died: %s; %d running trial(s) marked error", p.slot+1, p.key, how, marked)
-	if n, err := r.w.c.Redis().Exists(ctx, p.key).Result(); err == nil && n == 1 {
+	if ok, err := r.w.c.Exists(ctx, p.key); err == nil && ok {
 		if _, err := r.w.c.Stamp(ctx, p.key, schema.FFinishedAt, schema.FStatus, schema.SlaveFailureExit); err != nil {
 			r.log.Warn().Err(err).Msg("record the slave's death")
 		}
 	}
-	_ = r.w.c.Redis().Del(ctx, schema.Heartbeat(p.key)).Err()
+	_ = r.w.c.EndHeartbeat(ctx, p.key)
 	if err := r.w.c.SendCommand(ctx, schema.Command{Verb: schema.CmdCheck, Key: r.ts.Key}); err != nil {
 		r.log.Warn().Err(err).Msg("ask the arbiter to check the taskset")
 	}
@@ -245,16 +243,16 @@ func (r *tasksetRun) slaveExited(e slaveExit, stopping string) {
 // markTrials finishes the unfinished trials of a slave as error; a slave
 // runs one trial at a time, so only its last few can be unfinished.
 func (r *tasksetRun) markTrials(ctx context.Context, slave, msg, crashed string) int {
-	trials, err := r.w.c.Redis().LRange(ctx, schema.SlaveTrials(slave), -3, -1).Result()
+	trials, err := r.w.c.ListFrom(ctx, schema.SlaveTrials(slave), -3)
 	if err != nil {
 		r.log.Error().Err(err).Msgf("read the trials of %s", slave)
 		return 0
 	}
 	marked := 0
 	for _, trial := range trials {
-		// A running trial has no status field (redis.Nil), as in the original.
-		status, err := r.w.c.Redis().HGet(ctx, trial, schema.FStatus).Result()
-		if (err != nil && !errors.Is(err, redis.Nil)) || status != "" {
+		// A running trial has no status field, as in the original.
+		status, err := r.w.c.Field(ctx, trial, schema.FStatus)
+		if err != nil || status != "" {
 			continue
 		}
 		ok, err := r.w.c.FinishLost(ctx, trial, msg, crashed)

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/model"
@@ -41,8 +40,8 @@ type tasksetRun struct {
 // always leaves it released.
 func (w *Worker) runTaskset(ctx context.Context, key string) {
 	log := w.log.With().Str("taskset", key).Logger()
-	held, err := w.c.Redis().HGet(ctx, w.key, schema.FTaskset).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	held, err := w.c.Field(ctx, w.key, schema.FTaskset)
+	if err != nil {
 		log.Warn().Err(err).Msg("read the worker's taskset; skipping the queue entry")
 		return
 	}
@@ -60,7 +59,7 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 			log.Error().Err(err).Msg("release the taskset")
 		}
 	}()
-	ts, err := model.NewReader(w.c.Redis(), w.c.Keys).Taskset(ctx, key)
+	ts, err := model.NewReader(w.c).Taskset(ctx, key)
 	var bad *model.FieldError
 	if errors.As(err, &bad) && !schema.IsFinal(ts.Status) {
 		// Leaving it would only have it dispatched here again: fail it,
@@ -178,8 +177,8 @@ func (r *tasksetRun) watch(ctx context.Context, over chan<- struct{}, cancel con
 				continue
 			}
 		case <-tick.C:
-			status, err := r.w.c.Redis().HGet(ctx, r.ts.Key, schema.FStatus).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
+			status, err := r.w.c.Field(ctx, r.ts.Key, schema.FStatus)
+			if err != nil {
 				continue
 			}
 			if status == schema.StatusRunning {
@@ -246,9 +245,9 @@ func (r *tasksetRun) rsyncSource(ctx context.Context) (src, opts string, err err
 		remote = r.ts.RsyncRemotePath
 	}
 	if remote == "" || opts == "" {
-		info, err := r.w.c.Redis().HGetAll(ctx, r.w.c.Keys.RsyncInfo()).Result()
+		info, err := r.w.c.RsyncInfo(ctx)
 		if err != nil {
-			return "", "", fmt.Errorf("read %s: %w", r.w.c.Keys.RsyncInfo(), err)
+			return "", "", err
 		}
 		if remote == "" {
 			remote = info[schema.FRsyncRemotePath]

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
@@ -90,7 +89,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		hb.Wait()
 		fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := w.c.Redis().Del(fin, schema.Heartbeat(w.key)).Err(); err != nil {
+		if err := w.c.EndHeartbeat(fin, w.key); err != nil {
 			w.log.Warn().Err(err).Msg("remove the worker heartbeat")
 		}
 		w.log.Info().Msg("worker stopped")
@@ -100,10 +99,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.reapEarlierLife()
 
 	for ctx.Err() == nil {
-		v, err := w.c.Redis().BLPop(ctx, w.cfg.PopTimeout, schema.WorkerQueue(w.key)).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
+		ts, err := w.c.PopWorkerQueue(ctx, w.key, w.cfg.PopTimeout)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -111,7 +107,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.pause(ctx, "pop", w.c.NameWrongType(ctx, err, schema.KeyType{Key: schema.WorkerQueue(w.key), Type: "list"}))
 			continue
 		}
-		w.runTaskset(ctx, v[1])
+		if ts != "" {
+			w.runTaskset(ctx, ts)
+		}
 	}
 	return nil
 }
@@ -152,7 +150,7 @@ func (w *Worker) register(ctx context.Context) error {
 	}
 	w.log.Warn().Msgf("an earlier run of this worker held taskset %s: leaving it", stale)
 	wl := schema.WorkerLog(stale, w.key)
-	if n, err := w.c.Redis().Exists(ctx, wl).Result(); err == nil && n == 1 {
+	if ok, err := w.c.Exists(ctx, wl); err == nil && ok {
 		_ = w.c.AppendLog(ctx, schema.WorkerLogText(wl),
 			logLine("the worker restarted and left the taskset; its slaves' trials are recovered by the arbiter"), w.cfg.LogCap)
 		_, _ = w.c.Stamp(ctx, wl, schema.FFinishedAt)
@@ -179,8 +177,7 @@ func (w *Worker) beat(ctx context.Context) {
 		}
 		return
 	}
-	n, err := w.c.Redis().Exists(ctx, w.key).Result()
-	if err != nil || n == 1 {
+	if ok, err := w.c.Exists(ctx, w.key); err != nil || ok {
 		return
 	}
 	w.log.Warn().Msg("the worker was removed from Redis (its heartbeat had expired): registering again")

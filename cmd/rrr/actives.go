@@ -38,7 +38,7 @@ func activesAction(c *cli.Context) error {
 		return printJSON(c.App.Writer, as)
 	}
 	now := time.Now()
-	if t, err := rdb.Time(c.Context).Result(); err == nil {
+	if t, err := cl.Schema.Now(c.Context); err == nil {
 		now = t
 	}
 	client.WriteActives(c.App.Writer, as, now)

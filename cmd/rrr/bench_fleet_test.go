@@ -64,7 +64,7 @@ func BenchmarkFleet(b *testing.B) {
 		}
 		key, err := c.CreateTaskset(ctx, "drain", schema.TasksetSpec{TrialCommand: "true {file}", Specs: specs})
 		require.NoError(b, err)
-		run := fleetRun(b, c, srv.Addr, key, nslaves, 0, time.Time{})
+		run := fleetRun(b, rdb, c, srv.Addr, key, nslaves, 0, time.Time{})
 		status := waitFinal(b, rdb, key, false, 10*time.Minute)
 		require.Equal(b, schema.StatusSucceeded, status)
 		h, err := rdb.HMGet(ctx, key, schema.FSucceededCount, schema.FFailedCount).Result()
@@ -82,7 +82,7 @@ func BenchmarkFleet(b *testing.B) {
 		specs = specs[:min(len(specs), int(paced.Seconds()+5)*nslaves)]
 		key, err = c.CreateTaskset(ctx, "paced", schema.TasksetSpec{TrialCommand: "true {file}", Specs: specs})
 		require.NoError(b, err)
-		run = fleetRun(b, c, srv.Addr, key, nslaves, time.Second, time.Now().Add(paced))
+		run = fleetRun(b, rdb, c, srv.Addr, key, nslaves, time.Second, time.Now().Add(paced))
 		r = run.wait()
 		_, err = c.CancelTaskset(ctx, key, "benchmark over")
 		require.NoError(b, err)
@@ -127,9 +127,9 @@ type fleetRunning struct {
 // fleetRun starts nslaves simulated slaves on taskset ts. pace > 0: a slave
 // starts a trial at most every pace; until: slaves stop taking trials then
 // (zero: when the taskset ends).
-func fleetRun(b *testing.B, c *schema.Client, addr, ts string, nslaves int, pace time.Duration, until time.Time) *fleetRunning {
+func fleetRun(b *testing.B, rdb *redis.Client, c *schema.Client, addr, ts string, nslaves int, pace time.Duration, until time.Time) *fleetRunning {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &fleetRunning{b: b, rdb: c.Redis().(*redis.Client), n: nslaves, errs: make(chan error, nslaves), subDone: make(chan struct{}), cancel: cancel}
+	r := &fleetRunning{b: b, rdb: rdb, n: nslaves, errs: make(chan error, nslaves), subDone: make(chan struct{}), cancel: cancel}
 	r.sub = r.rdb.Subscribe(ctx, schema.Events(ts))
 	_, err := r.sub.Receive(ctx)
 	require.NoError(b, err)
@@ -186,7 +186,7 @@ func (r *fleetRunning) slave(ctx context.Context, c *schema.Client, ts string, i
 		case schema.TakeAgain:
 			continue
 		case schema.TakeEmpty, schema.TakeTried:
-			status, err := c.Redis().HGet(ctx, ts, schema.FStatus).Result()
+			status, err := c.Field(ctx, ts, schema.FStatus)
 			if err != nil {
 				return err
 			}

@@ -683,7 +683,7 @@ func simulatedSlave(ctx context.Context, c *schema.Client, ts string, i int, too
 				return err
 			}
 		}
-		status, err := c.Redis().HGet(ctx, ts, schema.FStatus).Result()
+		status, err := c.Field(ctx, ts, schema.FStatus)
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}

@@ -130,7 +130,7 @@ func TestStartConfigPrecedence(t *testing.T) {
 	require.True(t, ok, "stdout is the key alone: %q", stdout)
 	require.True(t, strings.HasPrefix(id, "bob-"))
 
-	ts, err := model.NewReader(m.rdb, m.sc.Keys).Load(ctx, key, model.LoadOptions{})
+	ts, err := model.NewReader(m.sc).Load(ctx, key, model.LoadOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "from-flag", ts.WorkerType, "a flag wins over env and file")
 	require.Equal(t, 4, ts.MaxTrials, "env wins over the file")
@@ -146,7 +146,7 @@ func TestStartConfigPrecedence(t *testing.T) {
 	// SPEC arguments replace the file's specs
 	code, stdout, stderr = rrr(t, "--redis", m.url, "start", "--dir", dir, "lib/x.rb")
 	require.Equal(t, exitOK, code, stderr)
-	ts, err = model.NewReader(m.rdb, m.sc.Keys).Load(ctx, strings.TrimSpace(stdout), model.LoadOptions{})
+	ts, err = model.NewReader(m.sc).Load(ctx, strings.TrimSpace(stdout), model.LoadOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "lib/x.rb", ts.Tasks[0].SpecFile)
 }
@@ -392,7 +392,7 @@ func TestStartRefusesBadNamesAndTrialCommands(t *testing.T) {
 	code, stdout, stderr := rrr(t, "--redis", m.url, "start", "--dir", dir, "--rsync-remote-path", remote,
 		"--rsync-name", "logs", "--trial-command", "sh {file}", "a.sh")
 	require.Equal(t, exitOK, code, stderr)
-	snap, err := model.NewReader(m.rdb, m.sc.Keys).Load(ctx, strings.TrimSpace(stdout), model.LoadOptions{})
+	snap, err := model.NewReader(m.sc).Load(ctx, strings.TrimSpace(stdout), model.LoadOptions{})
 	require.NoError(t, err)
 	require.NoError(t, store.Write(t.TempDir(), snap))
 	require.FileExists(t, filepath.Join(remote, "logs", "a.sh"))

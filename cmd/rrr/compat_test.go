@@ -149,7 +149,7 @@ func TestOriginalClient(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, got.Slaves)
-	slaveLog, err := f.rdb.Redis().Get(context.Background(), schema.SlaveLog(got.Slaves[0].Key)).Result()
+	slaveLog, err := f.raw.Get(context.Background(), schema.SlaveLog(got.Slaves[0].Key)).Result()
 	require.NoError(t, err)
 	require.Contains(t, slaveLog, "running it with the rspec runner", "RSpec loaded once per slave")
 	require.NotEmpty(t, got.WorkerLogs)
@@ -166,10 +166,10 @@ func TestOriginalClient(t *testing.T) {
 	// has had yet: it never becomes running.
 	rdb := f.rdb
 	key2 := ruby(t, nil, "start", "compat-2", "ruby18", "spec/pass_spec.rb")
-	require.NoError(t, rdb.Redis().LRem(context.Background(), rdb.Keys.ActiveTaskset(), 0, key2).Err()) // hold it back from the dispatcher
+	require.NoError(t, f.raw.LRem(context.Background(), rdb.Keys.ActiveTaskset(), 0, key2).Err()) // hold it back from the dispatcher
 	ruby(t, nil, "cancel", key2)
 	require.Eventually(t, func() bool {
-		st, _ := rdb.Redis().HGet(context.Background(), key2, schema.FStatus).Result()
+		st, _ := rdb.Field(context.Background(), key2, schema.FStatus)
 		return st == schema.StatusCancelled
 	}, 30*time.Second, 50*time.Millisecond)
 }

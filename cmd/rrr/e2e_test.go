@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/junit"
@@ -30,6 +31,7 @@ type e2eFleet struct {
 	results string
 	remote  string
 	rdb     *schema.Client
+	raw     *redis.Client // for what a test writes past the protocol
 }
 
 func startFleet(t *testing.T) *e2eFleet {
@@ -41,7 +43,7 @@ func startFleet(t *testing.T) *e2eFleet {
 		results: t.TempDir(), remote: t.TempDir()}
 	rdb := srv.Client()
 	t.Cleanup(func() { _ = rdb.Close() })
-	f.rdb = schema.NewClient(rdb, ns)
+	f.rdb, f.raw = schema.NewClient(rdb, ns), rdb
 	spawn(t, bin, append(f.global, "server", "--results-dir", f.results, "--rsync-remote-path", f.remote)...)
 	spawn(t, bin, append(f.global, "worker", "--id", "e2e-"+ns, "--slaves", "2", "--working-dir", t.TempDir())...)
 	// Ready: the server published the fleet's rsync path, the worker lives.

@@ -95,7 +95,7 @@ func TestFleetGoesOnAfterASentinelFailover(t *testing.T) {
 	t.Logf("the sentinels named the new primary %s after the old one died; the taskset ended %s after that",
 		promoted.Round(10*time.Millisecond), (time.Since(killed) - promoted).Round(10*time.Millisecond))
 
-	s, err := model.NewReader(rdb, c.Keys).Load(ctx, key, model.LoadOptions{})
+	s, err := model.NewReader(c).Load(ctx, key, model.LoadOptions{})
 	require.NoError(t, err)
 	require.Equal(t, schema.StatusSucceeded, s.Status)
 	require.Len(t, s.Tasks, len(specs))

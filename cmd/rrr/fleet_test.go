@@ -203,7 +203,7 @@ func (f *fleet) waitDone(t testing.TB, key string, part float64) {
 
 func (f *fleet) snapshot(t testing.TB, key string) *model.Snapshot {
 	t.Helper()
-	s, err := model.NewReader(f.rdb, f.c.Keys).Load(context.Background(), key, model.LoadOptions{})
+	s, err := model.NewReader(f.c).Load(context.Background(), key, model.LoadOptions{})
 	require.NoError(t, err)
 	require.Empty(t, s.Problems)
 	return s

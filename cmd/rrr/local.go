@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -223,15 +222,7 @@ func (l *local) loadEstimates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for key, h := range map[string]map[string]string{l.sc.Keys.Estimate(l.cfg.class): est, l.sc.Keys.CaseEstimate(l.cfg.class): cases} {
-		if len(h) == 0 {
-			continue
-		}
-		if err := l.rdb.HSet(ctx, key, h).Err(); err != nil {
-			return fmt.Errorf("load estimates: %w", err)
-		}
-	}
-	return nil
+	return l.sc.LoadEstimateTables(ctx, l.cfg.class, est, cases)
 }
 
 // persistWait bounds the wait for the persister after the verdict.
@@ -243,8 +234,8 @@ func (l *local) keep(key string) error {
 	ctx := context.Background()
 	deadline := time.Now().Add(persistWait)
 	for {
-		at, err := l.rdb.HGet(ctx, key, schema.FPersistedAt).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		at, err := l.sc.Field(ctx, key, schema.FPersistedAt)
+		if err != nil {
 			return fmt.Errorf("wait for the results store: %w", err)
 		}
 		if at != "" {
@@ -260,13 +251,9 @@ func (l *local) keep(key string) error {
 		}
 		time.Sleep(20 * time.Millisecond) // shutdown path, not the run's critical path
 	}
-	est, err := l.rdb.HGetAll(ctx, l.sc.Keys.Estimate(l.cfg.class)).Result()
+	est, cases, err := l.sc.EstimateTables(ctx, l.cfg.class)
 	if err != nil {
-		return fmt.Errorf("read estimates: %w", err)
-	}
-	cases, err := l.rdb.HGetAll(ctx, l.sc.Keys.CaseEstimate(l.cfg.class)).Result()
-	if err != nil {
-		return fmt.Errorf("read case estimates: %w", err)
+		return err
 	}
 	return store.SaveEstimates(l.cfg.results, l.cfg.dir, l.cfg.class, est, cases)
 }

@@ -215,7 +215,7 @@ func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log 
 	if !hasFlag(c, "rsync-remote-path") {
 		return nil
 	}
-	var pairs []any
+	var pairs []string
 	if v := c.String("rsync-remote-path"); v != "" {
 		pairs = append(pairs, schema.FRsyncRemotePath, v)
 	}
@@ -225,7 +225,7 @@ func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log 
 	if len(pairs) == 0 {
 		return nil
 	}
-	err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), pairs...).Err()
+	err := sc.PublishRsyncInfo(ctx, pairs...)
 	if err = sc.NameWrongType(ctx, err, sc.Keys.Globals()...); errors.Is(err, schema.ErrWrongType) {
 		// The loops do not need it; clients and workers without their own
 		// --rsync-remote-path do, and say so.

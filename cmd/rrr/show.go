@@ -69,7 +69,7 @@ func showAction(c *cli.Context) error {
 		if s, err = cl.Load(c.Context, key, opt); err != nil {
 			return exitf(exitInfra, "show %s: %v", key, err)
 		}
-		if t, err := rdb.Time(c.Context).Result(); err == nil {
+		if t, err := cl.Schema.Now(c.Context); err == nil {
 			now = t
 		}
 	}

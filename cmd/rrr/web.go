@@ -153,7 +153,7 @@ func webPage(base, key string) string {
 func printWebURL(ctx context.Context, c *cli.Context, sc *schema.Client, key string) {
 	base := c.String("web-url")
 	if base == "" {
-		base, _ = sc.Redis().HGet(ctx, sc.Keys.RsyncInfo(), schema.FWebURL).Result()
+		base, _ = sc.Field(ctx, sc.Keys.RsyncInfo(), schema.FWebURL)
 	}
 	if base != "" {
 		fmt.Fprintf(c.App.ErrWriter, "rrr: taskset page: %s\n", webPage(base, key))
@@ -167,7 +167,7 @@ func serverWeb(ctx context.Context, c *cli.Context, sc *schema.Client, log zerol
 		return nil, nil
 	}
 	if u := c.String("web-url"); u != "" {
-		if err := sc.Redis().HSet(ctx, sc.Keys.RsyncInfo(), schema.FWebURL, u).Err(); err != nil {
+		if err := sc.PublishRsyncInfo(ctx, schema.FWebURL, u); err != nil {
 			return nil, exitf(exitInfra, "write the dashboard URL to %s: %v", sc.Keys.RsyncInfo(), err)
 		}
 	}

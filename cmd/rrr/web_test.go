@@ -152,13 +152,13 @@ func TestWebInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	require.NotEqual(t, schema.StatusCancelled, f.rdb.Redis().HGet(context.Background(), key2, schema.FStatus).Val())
+	require.NotEqual(t, schema.StatusCancelled, f.raw.HGet(context.Background(), key2, schema.FStatus).Val())
 
 	do(chromedp.Navigate(base+"/tasksets/"+id2), chromedp.WaitVisible(chromedp.CSS(`#cancel button`)),
 		chromedp.Click(chromedp.CSS(`#cancel button`)), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
 	shot("4-cancelled")
 	require.Equal(t, "cancelled", text("#notice"))
-	require.Equal(t, schema.StatusCancelled, f.rdb.Redis().HGet(context.Background(), key2, schema.FStatus).Val())
+	require.Equal(t, schema.StatusCancelled, f.raw.HGet(context.Background(), key2, schema.FStatus).Val())
 
 	do(chromedp.Navigate(base+"/?rsync_name=web"), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
 	shot("5-tasksets")

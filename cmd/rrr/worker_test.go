@@ -60,10 +60,10 @@ func TestWorkerCommandRunsATasksetAndStopsOnSIGTERM(t *testing.T) {
 	require.Equal(t, schema.DispatchOK, out)
 
 	require.Eventually(t, func() bool {
-		s, _ := c.Redis().HGet(ctx, ts, schema.FStatus).Result()
+		s, _ := c.Field(ctx, ts, schema.FStatus)
 		return schema.IsFinal(s)
 	}, wkWait, 20*time.Millisecond)
-	snap, err := model.NewReader(c.Redis(), c.Keys).Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
+	snap, err := model.NewReader(c).Load(ctx, ts, model.LoadOptions{Output: true, Logs: true})
 	require.NoError(t, err)
 	require.Equal(t, schema.StatusFailed, snap.Status)
 	for _, k := range snap.Tasks {
@@ -179,10 +179,12 @@ func TestWorkerCommandKilledTakesItsSlavesAlong(t *testing.T) {
 		return err == nil
 	}, wkWait, 20*time.Millisecond)
 	t.Cleanup(func() { _ = syscall.Kill(trial, syscall.SIGKILL) })
-	slaves, err := c.Redis().LRange(ctx, schema.TasksetSlaves(ts), 0, -1).Result()
+	slaves, err := c.List(ctx, schema.TasksetSlaves(ts))
 	require.NoError(t, err)
 	require.Len(t, slaves, 1)
-	slave, err := strconv.Atoi(c.Redis().HGet(ctx, slaves[0], schema.FPid).Val())
+	pid, err := c.Field(ctx, slaves[0], schema.FPid)
+	require.NoError(t, err)
+	slave, err := strconv.Atoi(pid)
 	require.NoError(t, err)
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))

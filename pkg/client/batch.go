@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -54,7 +52,7 @@ func PlanBatches(ts *schema.TasksetSpec, estimates []*float64, slaves int, targe
 // planBatches reads the estimates of ts's specs and plans its batches
 // (slaves 0: count the slaves of the live workers of its type).
 func (c *Client) planBatches(ctx context.Context, ts *schema.TasksetSpec, slaves int, target time.Duration) error {
-	est, err := c.estimates(ctx, ts.TasksetClass, ts.Specs)
+	est, err := c.Schema.Estimates(ctx, ts.TasksetClass, ts.Specs)
 	if err != nil {
 		return err
 	}
@@ -67,52 +65,30 @@ func (c *Client) planBatches(ctx context.Context, ts *schema.TasksetSpec, slaves
 	return nil
 }
 
-// estimates reads the estimates of specs in class (nil: unknown).
-func (c *Client) estimates(ctx context.Context, class string, specs []string) ([]*float64, error) {
-	vals, err := c.rdb().HMGet(ctx, c.Schema.Keys.Estimate(class), specs...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read the estimates of %s: %w", class, err)
-	}
-	est := make([]*float64, len(vals))
-	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
-				est[i] = &f
-			}
-		}
-	}
-	return est, nil
-}
-
 // fleetSlaves counts the slaves of the live workers of a type (at most
 // maxWorkers of them; 0: all), at least 1.
 func (c *Client) fleetSlaves(ctx context.Context, workerType string, maxWorkers int) (int, error) {
-	workers, err := c.rdb().SMembers(ctx, c.Schema.Keys.Workers()).Result()
+	workers, err := c.Schema.WorkerKeys(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", c.Schema.Keys.Workers(), err)
+		return 0, err
 	}
-	hashes := make([]*redis.SliceCmd, len(workers))
-	alive := make([]*redis.IntCmd, len(workers))
-	if _, err := c.rdb().Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, w := range workers {
-			hashes[i] = p.HMGet(ctx, w, schema.FWorkerType, schema.FSlaves)
-			alive[i] = p.Exists(ctx, schema.Heartbeat(w))
-		}
-		return nil
-	}); err != nil {
+	hashes, err := c.Schema.HashFields(ctx, workers, schema.FWorkerType, schema.FSlaves)
+	if err != nil {
+		return 0, fmt.Errorf("read the workers: %w", err)
+	}
+	alive, err := c.Schema.AliveMany(ctx, workers)
+	if err != nil {
 		return 0, fmt.Errorf("read the workers: %w", err)
 	}
 	total, n := 0, 0
 	for i := range workers {
-		v := hashes[i].Val()
-		if alive[i].Val() != 1 || len(v) != 2 || v[0] != workerType {
+		if !alive[i] || hashes[i] == nil || hashes[i][schema.FWorkerType] != workerType {
 			continue
 		}
 		if maxWorkers > 0 && n >= maxWorkers {
 			break
 		}
-		s, _ := v[1].(string)
-		k, _ := strconv.Atoi(s)
+		k, _ := strconv.Atoi(hashes[i][schema.FSlaves])
 		total += max(k, 1)
 		n++
 	}

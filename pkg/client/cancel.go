@@ -12,11 +12,11 @@ import (
 // arbiter; it returns false when the taskset had finished already. The
 // stop is one atomic script; the arbiter's own handling is idempotent.
 func (c *Client) Cancel(ctx context.Context, key, reason string) (bool, error) {
-	n, err := c.rdb().Exists(ctx, key).Result()
+	ok, err := c.Schema.Exists(ctx, key)
 	if err != nil {
 		return false, fmt.Errorf("cancel %s: %w", key, err)
 	}
-	if n == 0 {
+	if !ok {
 		return false, fmt.Errorf("cancel %s: %w: it is not in Redis (namespace %q): the key is wrong, or it finished and expired",
 			key, ErrNotFound, c.Schema.Keys.Namespace())
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/logx"
@@ -47,12 +46,10 @@ type Client struct {
 // New returns a client of the namespace of sc that writes to stderr.
 func New(sc *schema.Client, stderr io.Writer, log zerolog.Logger) *Client {
 	return &Client{
-		Schema: sc, Reader: model.NewReader(sc.Redis(), sc.Keys), Stderr: stderr,
+		Schema: sc, Reader: model.NewReader(sc), Stderr: stderr,
 		Log: log.With().Str("component", "client").Logger(), Upload: RsyncUpload, Now: time.Now,
 	}
 }
-
-func (c *Client) rdb() redis.UniversalClient { return c.Schema.Redis() }
 
 func (c *Client) now() time.Time {
 	if c.Now == nil {
@@ -288,9 +285,9 @@ func (c *Client) fleetDefaults(ctx context.Context, ts *schema.TasksetSpec) erro
 	if ts.RsyncRemotePath != "" && ts.RsyncOptions != "" {
 		return nil
 	}
-	info, err := c.rdb().HGetAll(ctx, c.Schema.Keys.RsyncInfo()).Result()
+	info, err := c.Schema.RsyncInfo(ctx)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", c.Schema.Keys.RsyncInfo(), err)
+		return err
 	}
 	if ts.RsyncRemotePath == "" {
 		ts.RsyncRemotePath = info[schema.FRsyncRemotePath]

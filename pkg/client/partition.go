@@ -59,7 +59,7 @@ func PlanPartitions(ts *schema.TasksetSpec, estimates []*float64, cases map[stri
 // planPartitions reads the estimates and the known cases of ts's specs and
 // splits the long ones (slaves 0: count the slaves of the live workers).
 func (c *Client) planPartitions(ctx context.Context, ts *schema.TasksetSpec, slaves int, target time.Duration) error {
-	est, err := c.estimates(ctx, ts.TasksetClass, ts.Specs)
+	est, err := c.Schema.Estimates(ctx, ts.TasksetClass, ts.Specs)
 	if err != nil {
 		return err
 	}

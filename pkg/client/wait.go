@@ -171,7 +171,7 @@ func (c *Client) wait(wctx context.Context, key string, opt WaitOptions, first <
 
 	// Trial times come from the Redis clock; measure against it.
 	var skew time.Duration
-	if t, err := c.rdb().Time(wctx).Result(); err == nil {
+	if t, err := c.Schema.Now(wctx); err == nil {
 		skew = t.Sub(c.now())
 	}
 

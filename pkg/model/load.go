@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
 
@@ -33,110 +30,37 @@ type LoadOptions struct {
 	Logs   bool // the taskset log, worker logs' and slaves' texts
 }
 
-// Reader reads protocol objects from Redis.
+// Reader decodes protocol objects read through schema's reads.
 type Reader struct {
-	rdb  redis.UniversalClient
+	sc   *schema.Client
 	Keys schema.Keys
 }
 
-// NewReader reads through rdb in the namespace of keys.
-func NewReader(rdb redis.UniversalClient, keys schema.Keys) *Reader {
-	return &Reader{rdb: rdb, Keys: keys}
-}
-
-// pipelined runs one command per key in pipelined chunks
-// (redisx.PipelinedKeep) and returns the
-// value of each, in the order of keys. A missing string key is "" (Nil is
-// not an error here). A key Redis refuses (WRONGTYPE: a corrupt value) is
-// named in *problems, with what to do, and reads as zero, when problems is
-// not nil; any other failure is an error.
-func pipelined[C interface {
-	Val() V
-	Err() error
-}, V any](ctx context.Context, rdb redis.UniversalClient, keys []string, problems *[]string,
-	cmd func(p redis.Pipeliner, key string) C) ([]V, error) {
-	cmds := make([]C, len(keys))
-	err := redisx.PipelinedKeep(ctx, rdb, len(keys), func(p redis.Pipeliner, i int) { cmds[i] = cmd(p, keys[i]) },
-		func(err error) bool {
-			var reply redis.Error
-			return errors.Is(err, redis.Nil) || (problems != nil && errors.As(err, &reply))
-		})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]V, 0, len(keys))
-	for i, c := range cmds {
-		var zero V
-		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			var reply redis.Error
-			if problems == nil || !errors.As(err, &reply) {
-				return nil, err
-			}
-			*problems = append(*problems, Refused(keys[i], err))
-			out = append(out, zero)
-			continue
-		}
-		out = append(out, c.Val())
-	}
-	return out, nil
-}
-
-// Refused says that Redis refused a command on key (WRONGTYPE: something
-// wrote another kind of value there), and what to do.
-func Refused(key string, err error) string {
-	return fmt.Sprintf("%s: %v (the key holds a value of the wrong kind: delete it, or fix what wrote it)", key, err)
+// NewReader reads through sc, in its namespace.
+func NewReader(sc *schema.Client) *Reader {
+	return &Reader{sc: sc, Keys: sc.Keys}
 }
 
 // list reads one list whole; a key of another type is a problem, and an
 // empty list.
 func (r *Reader) list(ctx context.Context, key string, problems *[]string) ([]string, error) {
-	l, err := r.lists(ctx, []string{key}, problems)
+	l, err := r.sc.Lists(ctx, []string{key}, problems)
 	if err != nil {
 		return nil, err
 	}
 	return l[0], nil
 }
 
-// hashes reads many hashes with HGETALL.
-func (r *Reader) hashes(ctx context.Context, keys []string, problems *[]string) ([]map[string]string, error) {
-	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.MapStringStringCmd { return p.HGetAll(ctx, k) })
-}
-
-// lists reads many lists whole.
-func (r *Reader) lists(ctx context.Context, keys []string, problems *[]string) ([][]string, error) {
-	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.StringSliceCmd { return p.LRange(ctx, k, 0, -1) })
-}
-
-// strings reads many strings ("" for a missing one).
-func (r *Reader) strings(ctx context.Context, keys []string, problems *[]string) ([]string, error) {
-	return pipelined(ctx, r.rdb, keys, problems, func(p redis.Pipeliner, k string) *redis.StringCmd { return p.Get(ctx, k) })
-}
-
-// alive reads the heartbeats of many owners.
-func (r *Reader) alive(ctx context.Context, owners []string) ([]bool, error) {
-	n, err := pipelined(ctx, r.rdb, owners, nil, func(p redis.Pipeliner, k string) *redis.IntCmd {
-		return p.Exists(ctx, schema.Heartbeat(k))
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]bool, len(n))
-	for i, v := range n {
-		out[i] = v == 1
-	}
-	return out, nil
-}
-
 // Taskset reads the taskset hash alone.
 func (r *Reader) Taskset(ctx context.Context, key string) (Taskset, error) {
-	h, err := r.rdb.HGetAll(ctx, key).Result()
+	h, err := r.sc.Hash(ctx, key)
 	if err != nil {
 		return Taskset{}, fmt.Errorf("read taskset %s: %w", key, err)
 	}
 	ts, err := DecodeTaskset(r.Keys, key, h)
 	if _, has := h[schema.FTaskCount]; err == nil && !has {
 		// The original client writes no task_count: count the tasks.
-		n, lerr := r.rdb.LLen(ctx, schema.Tasks(key)).Result()
+		n, lerr := r.sc.ListLen(ctx, schema.Tasks(key))
 		if lerr != nil {
 			return Taskset{}, fmt.Errorf("read tasks of %s: %w", key, lerr)
 		}
@@ -166,7 +90,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	if err != nil {
 		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
 	}
-	taskHashes, err := r.hashes(ctx, taskKeys, &s.Problems)
+	taskHashes, err := r.sc.Hashes(ctx, taskKeys, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks of %s: %w", key, err)
 	}
@@ -174,7 +98,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	for i, k := range taskKeys {
 		trialLists[i] = schema.TaskTrials(k)
 	}
-	trialKeys, err := r.lists(ctx, trialLists, &s.Problems)
+	trialKeys, err := r.sc.Lists(ctx, trialLists, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read trial lists of %s: %w", key, err)
 	}
@@ -182,7 +106,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	for _, l := range trialKeys {
 		allTrials = append(allTrials, l...)
 	}
-	trialHashes, err := r.hashes(ctx, allTrials, &s.Problems)
+	trialHashes, err := r.sc.Hashes(ctx, allTrials, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read trials of %s: %w", key, err)
 	}
@@ -214,7 +138,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	if err != nil {
 		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 	}
-	logHashes, err := r.hashes(ctx, logKeys, &s.Problems)
+	logHashes, err := r.sc.Hashes(ctx, logKeys, &s.Problems)
 	if err != nil {
 		return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 	}
@@ -224,7 +148,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 		for i, k := range logKeys {
 			texts[i] = schema.WorkerLogText(k)
 		}
-		if logTexts, err = r.strings(ctx, texts, &s.Problems); err != nil {
+		if logTexts, err = r.sc.Strings(ctx, texts, &s.Problems); err != nil {
 			return nil, fmt.Errorf("read worker logs of %s: %w", key, err)
 		}
 	}
@@ -257,7 +181,7 @@ func (r *Reader) Load(ctx context.Context, key string, opt LoadOptions) (*Snapsh
 	}
 
 	if opt.Logs {
-		log, err := r.strings(ctx, []string{schema.TasksetLog(key)}, &s.Problems)
+		log, err := r.sc.Strings(ctx, []string{schema.TasksetLog(key)}, &s.Problems)
 		if err != nil {
 			return nil, fmt.Errorf("read log of %s: %w", key, err)
 		}
@@ -272,11 +196,11 @@ type slaveOrErr struct {
 }
 
 func (r *Reader) slaves(ctx context.Context, keys []string, logs bool, problems *[]string) ([]slaveOrErr, error) {
-	hs, err := r.hashes(ctx, keys, problems)
+	hs, err := r.sc.Hashes(ctx, keys, problems)
 	if err != nil {
 		return nil, err
 	}
-	alive, err := r.alive(ctx, keys)
+	alive, err := r.sc.AliveMany(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +210,7 @@ func (r *Reader) slaves(ctx context.Context, keys []string, logs bool, problems 
 		for i, k := range keys {
 			logKeys[i] = schema.SlaveLog(k)
 		}
-		if texts, err = r.strings(ctx, logKeys, problems); err != nil {
+		if texts, err = r.sc.Strings(ctx, logKeys, problems); err != nil {
 			return nil, err
 		}
 	}
@@ -311,17 +235,17 @@ type WorkerState struct {
 // live slaves it runs for its taskset. Malformed workers are returned as
 // problems.
 func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
-	keys, err := r.rdb.SMembers(ctx, r.Keys.Workers()).Result()
+	keys, err := r.sc.WorkerKeys(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read workers %s: %w", r.Keys.Workers(), err)
+		return nil, nil, err
 	}
 	sort.Strings(keys)
 	var problems []string
-	hs, err := r.hashes(ctx, keys, &problems)
+	hs, err := r.sc.Hashes(ctx, keys, &problems)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read workers: %w", err)
 	}
-	alive, err := r.alive(ctx, keys)
+	alive, err := r.sc.AliveMany(ctx, keys)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read workers: %w", err)
 	}
@@ -369,9 +293,5 @@ func (r *Reader) Workers(ctx context.Context) ([]WorkerState, []string, error) {
 
 // Active returns the keys of the active tasksets, oldest first.
 func (r *Reader) Active(ctx context.Context) ([]string, error) {
-	v, err := r.rdb.LRange(ctx, r.Keys.ActiveTaskset(), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read active tasksets %s: %w", r.Keys.ActiveTaskset(), err)
-	}
-	return v, nil
+	return r.sc.ActiveTasksets(ctx)
 }

@@ -52,7 +52,7 @@ func TestDecodeRefusesMalformedValues(t *testing.T) {
 func TestLoadSnapshot(t *testing.T) {
 	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
 		c := schema.NewClient(b.RDB, b.NS)
-		r := model.NewReader(b.RDB, c.Keys)
+		r := model.NewReader(c)
 		require.NoError(t, b.RDB.HSet(ctx, c.Keys.Estimate("default"), "slow.rb", "12").Err())
 		ts, err := c.CreateTaskset(ctx, "x", schema.TasksetSpec{TrialCommand: "t {file}", RsyncName: "bob",
 			Specs: []string{"fast.rb", "slow.rb", "bad.rb"}})

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/rrr-dev/rrr/schema"
 )
 
 // DefaultURL is where rrr looks for Redis when no URL is given.
@@ -335,38 +333,4 @@ func redactText(s string) string {
 			s = s[at:]
 		}
 	}
-}
-
-// PipelineChunk bounds the commands of one pipeline, so that a taskset of
-// 100,000 tasks is read in steps that do not block Redis for long.
-const PipelineChunk = 1000
-
-// Pipelined runs n commands, added by add, in pipelines of at most
-// PipelineChunk. A missing key (Nil) and a command Redis refused because
-// its key holds another type (WRONGTYPE: a corrupt key, not an outage) are
-// not errors here: they stay on their command, for the caller to read as
-// empty or to name the key. Any other failure is returned.
-func Pipelined(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int)) error {
-	return PipelinedKeep(ctx, rdb, n, add, func(err error) bool {
-		return errors.Is(err, redis.Nil) || schema.IsWrongType(err)
-	})
-}
-
-// PipelinedKeep is Pipelined where keep says which failures of a pipeline
-// stay on their commands for the caller to read; any other ends the reads
-// and is returned.
-func PipelinedKeep(ctx context.Context, rdb redis.UniversalClient, n int, add func(p redis.Pipeliner, i int), keep func(error) bool) error {
-	for start := 0; start < n; start += PipelineChunk {
-		end := min(start+PipelineChunk, n)
-		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				add(p, i)
-			}
-			return nil
-		})
-		if err != nil && !keep(err) {
-			return err
-		}
-	}
-	return nil
 }

@@ -2,17 +2,14 @@ package web
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -103,7 +100,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *collector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	rdb := c.s.sc.Redis()
 	keys, err := c.s.cl.Reader.Active(ctx)
 	if err != nil {
 		return err
@@ -139,21 +135,15 @@ func (c *collector) collect(ctx context.Context, ch chan<- prometheus.Metric) er
 		}
 		active[k] = true
 		byStatus[orWord(ts.Status, "waiting")]++
-		var qlen, left *redis.IntCmd
-		var leftKeys *redis.StringSliceCmd
-		if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			qlen = p.LLen(ctx, schema.TaskQueue(k))
-			left = p.LLen(ctx, schema.TasksLeft(k))
-			leftKeys = p.LRange(ctx, schema.TasksLeft(k), 0, estimateSample-1)
-			return nil
-		}); err != nil {
+		pr, err := c.s.sc.ProgressOf(ctx, k, estimateSample)
+		if err != nil {
 			return err
 		}
-		ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(qlen.Val()), ts.ID, ts.WorkerType)
-		ch <- prometheus.MustNewConstMetric(descLeft, prometheus.GaugeValue, float64(left.Val()), ts.ID, ts.WorkerType)
-		queuedAll[ts.WorkerType] += float64(qlen.Val())
+		ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(pr.Queued), ts.ID, ts.WorkerType)
+		ch <- prometheus.MustNewConstMetric(descLeft, prometheus.GaugeValue, float64(pr.Left), ts.ID, ts.WorkerType)
+		queuedAll[ts.WorkerType] += float64(pr.Queued)
 
-		work, err := c.workLeft(ctx, ts.TasksetClass, leftKeys.Val(), left.Val())
+		work, err := c.workLeft(ctx, ts.TasksetClass, pr.LeftSample, pr.Left)
 		if err != nil {
 			return err
 		}
@@ -162,7 +152,7 @@ func (c *collector) collect(ctx context.Context, ch chan<- prometheus.Metric) er
 		if p := perWorker[ts.WorkerType]; p[0] > 0 {
 			slavesPer = float64(p[1]) / float64(p[0])
 		}
-		n := math.Ceil(math.Min(work.Seconds()/c.s.cfg.AutoscaleTarget.Seconds(), float64(left.Val())) / slavesPer)
+		n := math.Ceil(math.Min(work.Seconds()/c.s.cfg.AutoscaleTarget.Seconds(), float64(pr.Left)) / slavesPer)
 		if ts.MaxWorkers > 0 {
 			n = math.Min(n, float64(ts.MaxWorkers))
 		}
@@ -209,18 +199,16 @@ func (c *collector) workLeft(ctx context.Context, class string, sample []string,
 	for i, t := range sample {
 		specs[i] = specOfTask(t)
 	}
-	vals, err := c.s.sc.Redis().HMGet(ctx, c.s.sc.Keys.Estimate(class), specs...).Result()
+	est, err := c.s.sc.Estimates(ctx, class, specs)
 	if err != nil {
 		return 0, err
 	}
 	var known float64
 	nKnown := 0
-	for _, v := range vals {
-		if s, ok := v.(string); ok {
-			if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
-				known += f
-				nKnown++
-			}
+	for _, e := range est {
+		if e != nil {
+			known += *e
+			nKnown++
 		}
 	}
 	mean := defaultWork.Seconds()
@@ -235,57 +223,49 @@ func (c *collector) workLeft(ctx context.Context, class string, sample []string,
 // countTrials reads the trials of taskset k that are new since the last
 // scrape or were running then, and counts those that finished.
 func (c *collector) countTrials(ctx context.Context, k string) error {
-	rdb := c.s.sc.Redis()
 	tt := c.seen[k]
 	if tt == nil {
 		tt = &tasksetTrials{offsets: map[string]int64{}, running: map[string]bool{}}
 		c.seen[k] = tt
 	}
-	slaves, err := rdb.LRange(ctx, schema.TasksetSlaves(k), 0, -1).Result()
+	slaves, err := c.s.sc.List(ctx, schema.TasksetSlaves(k))
 	if err != nil {
 		return err
 	}
-	lists := make([]*redis.StringSliceCmd, len(slaves))
-	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, sl := range slaves {
-			lists[i] = p.LRange(ctx, schema.SlaveTrials(sl), tt.offsets[sl], -1)
-		}
-		return nil
-	}); err != nil {
+	from := make([]int64, len(slaves))
+	for i, sl := range slaves {
+		from[i] = tt.offsets[sl]
+	}
+	lists, err := c.s.sc.SlaveTrialsSince(ctx, slaves, from)
+	if err != nil {
 		return err
 	}
 	prefix := k + ":task:"
 	for i, sl := range slaves {
-		for _, tr := range lists[i].Val() {
+		for _, tr := range lists[i] {
 			if strings.HasPrefix(tr, prefix) {
 				tt.running[tr] = true
 			}
 		}
-		tt.offsets[sl] += int64(len(lists[i].Val()))
+		tt.offsets[sl] += int64(len(lists[i]))
 	}
 	trials := make([]string, 0, len(tt.running))
 	for tr := range tt.running {
 		trials = append(trials, tr)
 	}
-	res := make([]*redis.SliceCmd, len(trials))
-	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, tr := range trials {
-			res[i] = p.HMGet(ctx, tr, schema.FStatus, schema.FError, schema.FExitCode)
-		}
-		return nil
-	}); err != nil {
+	res, err := c.s.sc.HashFields(ctx, trials, schema.FStatus, schema.FError, schema.FExitCode)
+	if err != nil {
 		return err
 	}
 	for i, tr := range trials {
-		v := res[i].Val()
-		st, _ := v[0].(string)
+		st := res[i][schema.FStatus]
 		if st == "" {
 			continue
 		}
 		delete(tt.running, tr)
 		c.trials[st]++
-		msg, _ := v[1].(string)
-		if _, exited := v[2].(string); st == schema.StatusError && !exited && isRecovery(msg) {
+		msg := res[i][schema.FError]
+		if _, exited := res[i][schema.FExitCode]; st == schema.StatusError && !exited && isRecovery(msg) {
 			c.recover++
 		}
 	}
@@ -301,7 +281,6 @@ func isRecovery(msg string) bool {
 
 // watchSettles times every task verdict announced on an events channel.
 func (c *collector) watchSettles(ctx context.Context) {
-	rdb := c.s.sc.Redis()
 	sub := c.s.sc.SubscribeAllEvents(ctx)
 	defer sub.Close()
 	for msg := range sub.Channel() {
@@ -309,32 +288,29 @@ func (c *collector) watchSettles(ctx context.Context) {
 		if ev.Kind != schema.EventSettled || len(ev.Args) < 1 {
 			continue
 		}
-		now, err := rdb.Time(ctx).Result()
+		now, err := c.s.sc.Now(ctx)
 		if err != nil {
 			continue
 		}
-		if last, err := lastFinished(ctx, rdb, ev.Args[0]); err == nil && !last.IsZero() {
+		if last, err := lastFinished(ctx, c.s.sc, ev.Args[0]); err == nil && !last.IsZero() {
 			c.settle.Observe(max(0, now.Sub(last)).Seconds())
 		}
 	}
 }
 
 // lastFinished is the latest finished_at of a task's trials.
-func lastFinished(ctx context.Context, rdb redis.UniversalClient, task string) (time.Time, error) {
-	trials, err := rdb.LRange(ctx, schema.TaskTrials(task), -5, -1).Result()
+func lastFinished(ctx context.Context, sc *schema.Client, task string) (time.Time, error) {
+	trials, err := sc.ListFrom(ctx, schema.TaskTrials(task), -5)
+	if err != nil {
+		return time.Time{}, err
+	}
+	hs, err := sc.HashFields(ctx, trials, schema.FFinishedAt)
 	if err != nil {
 		return time.Time{}, err
 	}
 	var last time.Time
-	for _, tr := range trials {
-		v, err := rdb.HGet(ctx, tr, schema.FFinishedAt).Result()
-		if errors.Is(err, redis.Nil) || v == "" {
-			continue
-		}
-		if err != nil {
-			return time.Time{}, err
-		}
-		if t, err := schema.ParseTime(v); err == nil && t.After(last) {
+	for _, h := range hs {
+		if t, err := schema.ParseTime(h[schema.FFinishedAt]); err == nil && t.After(last) {
 			last = t
 		}
 	}

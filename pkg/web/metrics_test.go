@@ -47,7 +47,7 @@ func scrape(t *testing.T, f *fx) map[string]float64 {
 func TestMetrics(t *testing.T) {
 	f := newFx(t, web.Config{AutoscaleTarget: 10 * time.Second}, "a_spec.sh", "b_spec.sh", "c_spec.sh", "d_spec.sh")
 	ctx := context.Background()
-	rdb := f.sc.Redis()
+	rdb := f.rdb
 	require.NoError(t, rdb.HSet(ctx, f.sc.Keys.Estimate("default"), "c_spec.sh", "30", "d_spec.sh", "10").Err())
 	w := f.sc.Keys.Worker("w1")
 	_, err := f.sc.RegisterWorker(ctx, w, 10*time.Second, map[string]string{schema.FWorkerType: "default", schema.FSlaves: "2"})
@@ -106,7 +106,7 @@ func TestMetricsSettleLatency(t *testing.T) {
 	m := scrape(t, f) // starts the subscriber
 	require.Equal(t, 0.0, m["rrr_settle_latency_seconds{}"])
 	require.Eventually(t, func() bool {
-		n, _ := f.sc.Redis().PubSubNumPat(context.Background()).Result()
+		n, _ := f.rdb.PubSubNumPat(context.Background()).Result()
 		return n == 1
 	}, 5*time.Second, 10*time.Millisecond)
 	f.run("rrrspec:worker:w1:slave:1", schema.StatusPassed, "")

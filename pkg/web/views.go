@@ -2,14 +2,11 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
@@ -144,12 +141,11 @@ func (s *Server) specHistory(ctx context.Context, spec, class string) (*SpecHist
 	}
 	h := &SpecHistory{Spec: spec, Class: class, Runs: []SpecRun{}}
 	if class != "" {
-		v, err := s.sc.Redis().HGet(ctx, s.sc.Keys.Estimate(class), spec).Float64()
-		switch {
-		case err == nil:
-			h.EstimateSec = &v
-		case !errors.Is(err, redis.Nil):
+		est, err := s.sc.Estimates(ctx, class, []string{spec})
+		if err != nil {
 			h.RedisError = err.Error()
+		} else {
+			h.EstimateSec = est[0]
 		}
 	}
 	rows, _, err := s.stored.list()
@@ -234,7 +230,6 @@ func (s *Server) fleet(ctx context.Context) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{Workers: []WorkerView{}, Problems: problems}
-	rdb := s.sc.Redis()
 	for _, w := range ws {
 		if !w.Alive {
 			f.Dead++
@@ -245,11 +240,11 @@ func (s *Server) fleet(ctx context.Context) (*Fleet, error) {
 		v.HeartbeatAgeSec = s.heartbeatAge(ctx, w.Key)
 		for _, sl := range w.ActiveSlaves {
 			sv := SlaveView{Key: sl.Key, Number: sl.Number, Pid: sl.Pid, HeartbeatAgeSec: s.heartbeatAge(ctx, sl.Key)}
-			if last, err := rdb.LIndex(ctx, schema.SlaveTrials(sl.Key), -1).Result(); err == nil {
-				st, err := rdb.HMGet(ctx, last, schema.FStatus, schema.FTask).Result()
-				if err == nil && len(st) == 2 && (st[0] == nil || st[0] == "") {
+			if last, err := s.sc.LastTrialOf(ctx, sl.Key); err == nil && last != "" {
+				st, err := s.sc.HashFields(ctx, []string{last}, schema.FStatus, schema.FTask)
+				if err == nil && st[0] != nil && st[0][schema.FStatus] == "" {
 					sv.Busy = true
-					if task, ok := st[1].(string); ok {
+					if task, ok := st[0][schema.FTask]; ok {
 						sv.Running = specOfTask(task)
 					}
 				}
@@ -263,8 +258,8 @@ func (s *Server) fleet(ctx context.Context) (*Fleet, error) {
 
 // heartbeatAge is the configured TTL less what is left of it.
 func (s *Server) heartbeatAge(ctx context.Context, owner string) *float64 {
-	ttl, err := s.sc.Redis().PTTL(ctx, schema.Heartbeat(owner)).Result()
-	if err != nil || ttl < 0 {
+	ttl, ok := s.sc.HeartbeatLeft(ctx, owner)
+	if !ok {
 		return nil
 	}
 	age := max(0, s.cfg.Heartbeat-ttl).Seconds()

@@ -209,7 +209,7 @@ func (s *Server) load(ctx context.Context, id string, opt model.LoadOptions) (*l
 // redisNow is the Redis clock, which trial times are on; ours when Redis
 // does not answer.
 func (s *Server) redisNow(ctx context.Context) time.Time {
-	if t, err := s.sc.Redis().Time(ctx).Result(); err == nil {
+	if t, err := s.sc.Now(ctx); err == nil {
 		return t
 	}
 	return s.cfg.Now()

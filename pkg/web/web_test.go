@@ -34,6 +34,7 @@ type fx struct {
 	t    *testing.T
 	mr   *miniredis.Miniredis
 	sc   *schema.Client
+	rdb  *redis.Client // for what a test writes past the protocol
 	srv  *web.Server
 	http *httptest.Server
 	key  string
@@ -58,7 +59,7 @@ func newFx(t *testing.T, cfg web.Config, specs ...string) *fx {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
-	f := &fx{t: t, mr: mr, sc: schema.NewClient(rdb, "rrrspec"), dir: t.TempDir(), log: &looptest.Buffer{}}
+	f := &fx{t: t, mr: mr, sc: schema.NewClient(rdb, "rrrspec"), rdb: rdb, dir: t.TempDir(), log: &looptest.Buffer{}}
 	if cfg.ResultsDir == "" {
 		cfg.ResultsDir = f.dir
 	}
@@ -145,7 +146,7 @@ func (f *fx) json(path string, v any, headers ...string) {
 // persist writes the taskset as the persister would, and removes it from Redis.
 func (f *fx) persist() *model.Snapshot {
 	f.t.Helper()
-	s, err := model.NewReader(f.sc.Redis(), f.sc.Keys).Load(context.Background(), f.key, model.LoadOptions{Output: true, Logs: true})
+	s, err := model.NewReader(f.sc).Load(context.Background(), f.key, model.LoadOptions{Output: true, Logs: true})
 	require.NoError(f.t, err)
 	require.NoError(f.t, store.Write(f.dir, s))
 	f.mr.FlushAll()
@@ -192,7 +193,7 @@ func TestAPIRoutes(t *testing.T) {
 	w := f.sc.Keys.Worker("w1")
 	_, err := f.sc.RegisterWorker(ctx, w, 10*time.Second, map[string]string{schema.FWorkerType: "default", schema.FHost: "box1", schema.FSlaves: "1"})
 	require.NoError(t, err)
-	require.NoError(t, f.sc.Redis().HSet(ctx, w, schema.FTaskset, f.key).Err())
+	require.NoError(t, f.rdb.HSet(ctx, w, schema.FTaskset, f.key).Err())
 	slave := schema.Slave(w, "1")
 	require.NoError(t, f.sc.RegisterSlave(ctx, f.key, slave, 10*time.Second, map[string]string{schema.FNumber: "1"}))
 	_, task, err := f.sc.TakeTask(ctx, f.key, slave)
@@ -216,17 +217,17 @@ func TestAPIRoutes(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.NoError(t, json.Unmarshal([]byte(body), &c))
 	require.True(t, c.Stopped)
-	require.Equal(t, schema.StatusCancelled, f.sc.Redis().HGet(ctx, f.key, schema.FStatus).Val())
-	require.Contains(t, f.sc.Redis().LRange(ctx, f.sc.Keys.ArbiterQueue(), 0, -1).Val(), "cancel\t"+f.key)
+	require.Equal(t, schema.StatusCancelled, f.rdb.HGet(ctx, f.key, schema.FStatus).Val())
+	require.Contains(t, f.rdb.LRange(ctx, f.sc.Keys.ArbiterQueue(), 0, -1).Val(), "cancel\t"+f.key)
 	code, body = f.do(http.MethodPost, "/tasksets/"+f.id+"/cancel", nil, "Origin: https://evil.example", "Sec-Fetch-Site: cross-site")
 	require.Equal(t, http.StatusForbidden, code, "a page of another site cannot cancel: "+body)
 	code, body = f.do(http.MethodGet, "/api/v1/tasksets/"+f.id+"/cancel", nil)
 	require.Equal(t, http.StatusMethodNotAllowed, code, body)
 
 	// the spec across runs, from the results store, with its estimate
-	require.NoError(t, f.sc.Redis().HSet(ctx, f.sc.Keys.Estimate("default"), "b_spec.sh", "7").Err())
+	require.NoError(t, f.rdb.HSet(ctx, f.sc.Keys.Estimate("default"), "b_spec.sh", "7").Err())
 	f.persist()
-	require.NoError(t, f.sc.Redis().HSet(ctx, f.sc.Keys.Estimate("default"), "b_spec.sh", "7").Err())
+	require.NoError(t, f.rdb.HSet(ctx, f.sc.Keys.Estimate("default"), "b_spec.sh", "7").Err())
 	var h web.SpecHistory
 	f.json("/api/v1/specs?"+url.Values{"spec": {"b_spec.sh"}, "class": {"default"}}.Encode(), &h)
 	require.Len(t, h.Runs, 1)
@@ -266,7 +267,7 @@ func TestAuth(t *testing.T) {
 	}
 	code, _ := f.do(http.MethodPost, "/api/v1/tasksets/"+f.id+"/cancel", nil, "Authorization: Bearer "+wrong)
 	require.Equal(t, http.StatusUnauthorized, code)
-	require.Equal(t, schema.StatusRunning, f.sc.Redis().HGet(context.Background(), f.key, schema.FStatus).Val(), "a refused cancel cancels nothing")
+	require.Equal(t, schema.StatusRunning, f.rdb.HGet(context.Background(), f.key, schema.FStatus).Val(), "a refused cancel cancels nothing")
 	code, _ = f.get("/api/v1/tasksets", "Authorization: Basic "+good)
 	require.Equal(t, http.StatusUnauthorized, code, "only Bearer")
 	code, body := f.get("/")
@@ -549,7 +550,7 @@ func TestSlowEventsClientNeverBlocks(t *testing.T) {
 	waitProgress(t, ch, 0)
 	// many events with the slow client connected
 	for range 200 {
-		f.sc.Redis().Publish(context.Background(), schema.Events(f.key), "started\tx")
+		f.rdb.Publish(context.Background(), schema.Events(f.key), "started\tx")
 	}
 	f.run("rrrspec:worker:w1:slave:1", schema.StatusPassed, "")
 	waitProgress(t, ch, 1)

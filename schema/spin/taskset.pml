@@ -50,6 +50,7 @@
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
+ * script untry.lua 5f8f3f69fed4afac3c70c83bdf279338a30e8328cdf80bf468bce1af038a7f43
  * script lib.lua 340d25ec13d77b5b89561e53c126790f73a9a0c1b0fe740454d1d209d307f25b
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
@@ -552,8 +553,10 @@ end_loop:
      od;
      if :: done == (1 << NT) - 1 -> goto finish :: else fi;
      /* untry: a queued task (as read) with trials that may be retried,
-      * taken before by every live slave of the taskset: read heartbeats
-      * and tried sets, then SREM in a transaction */
+      * taken before by every live slave of the taskset: the arbiter reads
+      * the heartbeats, then untry.lua checks the tried sets and clears them
+      * in one step. The model checks and clears in two steps, which allows
+      * every interleaving the script allows, and more. */
      i = 0;
      do
      :: i < NT ->

@@ -24,14 +24,16 @@ func StartArbiter(t *testing.T, c *schema.Client) *Arbiter {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
+	q := c.Queue(c.Keys.ArbiterQueue(), "looptest")
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			v, err := c.Redis().BLPop(ctx, time.Second, c.Keys.ArbiterQueue()).Result()
-			if err != nil {
+			v, err := q.Take(ctx, time.Second)
+			if err != nil || v == "" {
 				continue
 			}
-			cmd, err := schema.ParseCommand(v[1])
+			_ = q.Ack(ctx, v)
+			cmd, err := schema.ParseCommand(v)
 			if err != nil {
 				continue
 			}
@@ -40,7 +42,7 @@ func StartArbiter(t *testing.T, c *schema.Client) *Arbiter {
 			a.mu.Unlock()
 			switch cmd.Verb {
 			case schema.CmdTrial:
-				if task, err := c.Redis().HGet(ctx, cmd.Key, schema.FTask).Result(); err == nil {
+				if task, err := c.Field(ctx, cmd.Key, schema.FTask); err == nil && task != "" {
 					_, _, _ = c.SettleTask(ctx, task)
 				}
 			case schema.CmdCheck:
