@@ -152,7 +152,11 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "rrr: "+Headline(s, o.Verdict, o.Note))
 	if s.RerunOf != "" {
-		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
+		build := ""
+		if s.BuildID != "" {
+			build = " (build " + s.BuildID + ")"
+		}
+		fmt.Fprintf(w, "rrr: a rerun of %s%s: only its spec files that did not pass\n", s.RerunOf, build)
 	}
 	// A reason other than max failures makes the verdict Infra
 	// (model.VerdictOf): the worker logs say what went wrong.
