@@ -33,14 +33,12 @@ func bisectCommand() *cli.Command {
 }
 
 func bisectAction(c *cli.Context) error {
-	args, err := positional(c, 2, 2, "KEY SPEC")
+	// The flags of rrr start, read and checked as it does (.rrr.yml too).
+	_, base, err := tasksetArgs(c)
 	if err != nil {
 		return err
 	}
-	if _, err := applyProjectFile(c); err != nil {
-		return err
-	}
-	base, err := tasksetSpec(c)
+	args, err := positional(c, 2, 2, "KEY SPEC")
 	if err != nil {
 		return err
 	}
