@@ -22,7 +22,7 @@ func startCommand() *cli.Command {
 			Usage: "run only the spec files that did not pass in taskset `KEY` (failed, errored, not run), with its settings unless given; instead of SPECs. " +
 				"\"auto\": the same for the latest taskset of this CI build (--build-id), when there is one; else the SPECs as usual"},
 		&cli.StringFlag{Name: "build-id", EnvVars: envName("build-id"),
-			Usage: "the CI build this taskset is for, recorded so that a retry finds it (default: GITHUB_RUN_ID-GITHUB_JOB, CI_PIPELINE_ID-CI_JOB_NAME)"},
+			Usage: "the CI build `ID` this taskset is for, recorded so that a retry finds it (default: GITHUB_RUN_ID-GITHUB_JOB, CI_PIPELINE_ID-CI_JOB_NAME)"},
 		&cli.StringFlag{Name: "retry-of", EnvVars: envName("retry-of"),
 			Usage: "as --rerun-failed of the latest taskset of CI build `ID` (same --rsync-name and --taskset-class); instead of SPECs"},
 		resultsDirFlag())
