@@ -61,6 +61,12 @@ type TasksetSpec struct {
 	// RerunOf is the key of the taskset whose failures this one runs again
 	// (rrr start --rerun-failed).
 	RerunOf string
+	// BuildID is the CI build the taskset was created for (rrr start
+	// --build-id): with it, a retry of the build finds it (Keys.Build).
+	BuildID string
+	// Ordered queues the specs in the given order, and the workers run
+	// them on one slave (FOrdered): rrr bisect.
+	Ordered bool
 	// Quarantined maps the spec files that run in quarantine to the reason
 	// (ActiveQuarantine): their tasks get FQuarantined. Specs of the map
 	// that are not in Specs are ignored.
@@ -107,6 +113,11 @@ func (s *TasksetSpec) Validate() error {
 		return fmt.Errorf("max failures %d: %w: must be 0 (no limit) or more", s.MaxFailures, ErrInvalid)
 	case s.BatchMax < 0 || s.BatchTargetSec < 0 || s.BatchSlaves < 0:
 		return fmt.Errorf("taskset: %w: batch settings must not be negative", ErrInvalid)
+	}
+	if s.BuildID != "" {
+		if err := CheckBuildID(s.BuildID); err != nil {
+			return err
+		}
 	}
 	if s.RsyncName != "" {
 		if err := CheckName("rsync name", s.RsyncName); err != nil {
@@ -157,6 +168,12 @@ func (s *TasksetSpec) fields() []string {
 	}
 	if s.RerunOf != "" {
 		f = append(f, FRerunOf, s.RerunOf)
+	}
+	if s.BuildID != "" {
+		f = append(f, FBuildID, s.BuildID)
+	}
+	if s.Ordered {
+		f = append(f, FOrdered, "1")
 	}
 	if len(s.Partitions) > 0 {
 		b, _ := json.Marshal(s.Partitions) // strings and bools only

@@ -29,6 +29,10 @@ const (
 	FErrorCount      = "error_count"       // failed tasks whose trials only errored (FFailureKind)
 	FMaxFailures     = "max_failures"      // stop once this many specs failed for good (absent: no limit)
 	FRerunOf         = "rerun_of"          // the taskset whose failures this one runs again
+	FBuildID         = "build_id"          // the CI build it was created for (rrr start --build-id)
+	// FOrdered = "1": the tasks are queued in the given order and run on
+	// one slave of one worker (rrr bisect; docs/protocol.md).
+	FOrdered = "ordered"
 	// FQuarantinedFailedCount counts the failed tasks that were
 	// quarantined (FQuarantined): they are part of failed_count but do not
 	// fail the taskset, nor count toward max_failures or error_count.

@@ -82,7 +82,7 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 	cfg := r.w.cfg
 	exits := make(chan slaveExit)
 	live := map[*slaveProc]bool{}
-	crashes := make([]int, cfg.Slaves)
+	crashes := make([]int, r.slaves())
 	stopping := ""
 	var killTimer <-chan time.Time
 	overCh, done, force := over, ctx.Done(), (<-chan struct{})(r.w.force)
@@ -111,7 +111,7 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 		go func() { exits <- slaveExit{p: p, err: proc.WaitGroup(p.cmd)} }()
 	}
 
-	for slot := range cfg.Slaves {
+	for slot := range r.slaves() {
 		if stopping == "" {
 			spawn(slot)
 		}
@@ -156,6 +156,16 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 	}
 }
 
+// slaves is how many slaves run the taskset on this worker: --slaves, or
+// one for an ordered taskset, whose specs must run one after the other in
+// one sequence (rrr bisect; docs/protocol.md).
+func (r *tasksetRun) slaves() int {
+	if r.ts.Ordered {
+		return 1
+	}
+	return r.w.cfg.Slaves
+}
+
 // startSlave starts the slave of a slot with a new id.
 func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	cfg := r.w.cfg
@@ -163,7 +173,7 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	p := &slaveProc{slot: slot, id: id, key: schema.Slave(r.w.key, id),
 		pgidFile: filepath.Join(r.outDir, "run", id+".pgid")}
 	sc := SlaveConfig{
-		Taskset: r.ts.Key, Worker: r.w.key, Slave: p.key, Number: slot + 1, NumSlaves: cfg.Slaves,
+		Taskset: r.ts.Key, Worker: r.w.key, Slave: p.key, Number: slot + 1, NumSlaves: r.slaves(),
 		WorkingCopy: wc, OutputDir: r.outDir, PgidFile: p.pgidFile, Host: cfg.Host,
 		HeartbeatTTL: cfg.HeartbeatTTL, HeartbeatInterval: cfg.HeartbeatInterval, Trial: cfg.Trial,
 	}

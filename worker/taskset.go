@@ -274,7 +274,7 @@ func (r *tasksetRun) setup(ctx context.Context, wc string) bool {
 	}
 	cfg := r.w.cfg
 	r.logf("setup (time limit %s): %s", cfg.SetupTimeout, cmd)
-	env := append(baseEnv(), EnvNumSlaves+"="+strconv.Itoa(cfg.Slaves), EnvTaskset+"="+r.ts.Key)
+	env := append(baseEnv(), EnvNumSlaves+"="+strconv.Itoa(r.slaves()), EnvTaskset+"="+r.ts.Key)
 	res, err := proc.Run(ctx, proc.Spec{
 		// One stream, in order, for the log.
 		Argv: []string{"sh", "-c", "exec 2>&1\n" + cmd},

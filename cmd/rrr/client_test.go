@@ -90,6 +90,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad value in the project file", []string{"start", "--dir", badValue, "a"}, `max-trials: "lots" is not a valid value of --max-trials`},
 		{"key of another namespace", []string{"--redis", noRedis, "show", "other:taskset:x"}, `not a taskset key of namespace "rrrspec"`},
 		{"bad log level", []string{"--log-level", "loud", "--redis", noRedis, "actives"}, `log level "loud"`},
+		{"bisect without a spec", []string{"--redis", noRedis, "bisect", "--dir", dir, "KEY"}, "takes KEY SPEC (got 1 arguments)"},
+		{"bisect of a spec outside", []string{"--redis", noRedis, "bisect", "--dir", dir, "KEY", "../a.sh"}, "leaves"},
+		{"rerun and retry", []string{"--redis", noRedis, "start", "--dir", dir, "--rerun-failed", "k", "--retry-of", "b"}, "give one of them"},
+		{"retry with specs", []string{"--redis", noRedis, "start", "--dir", dir, "--retry-of", "b", "a_spec.rb"}, "give no SPEC"},
+		{"bad build id", []string{"--redis", noRedis, "start", "--dir", dir, "--trial-command", "t {file}", "--build-id", "a\nb", "a_spec.rb"}, "build id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

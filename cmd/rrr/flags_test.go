@@ -70,6 +70,13 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"flaky", "runs", refused},
 		{"flaky", "limit", "no limit"},
 		{"quarantine add", "expires", "never expires"},
+		{"bisect", "max-trials", refused},
+		{"bisect", "max-workers", "ignored: a step runs on one worker"},
+		{"bisect", "max-failures", "ignored: a step runs every spec"},
+		{"bisect", "unknown-spec-timeout", refused},
+		{"bisect", "least-timeout", refused},
+		{"bisect", "batch-target", refused},
+		{"bisect", "partition-target", refused},
 	}
 
 	// Every number or time flag is in the table.
@@ -110,6 +117,8 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 				args = append(taskset(tc.cmd), "--"+tc.flag, "0", "nothing-matches.sh")
 			case "waitfor":
 				args = []string{"--redis", noRedis, tc.cmd, "--" + tc.flag, "0", "KEY"}
+			case "bisect":
+				args = append(taskset(tc.cmd), "--"+tc.flag, "0", "KEY", "a.sh")
 			case "quarantine add":
 				args = []string{"--redis", noRedis, "quarantine", "add", "--reason", "why", "--" + tc.flag, "0", "a_spec.rb"}
 			default:

@@ -72,7 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
 		localCommand(),
-		startCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
+		startCommand(), bisectCommand(), waitforCommand(), showCommand(), cancelCommand(), cancelallCommand(),
 		activesCommand(), nodesCommand(), flakyCommand(), quarantineCommand(), webCommand(),
 		serverCommand(),
 		dispatcherCommand(),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/client"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/schema"
 )
 
 func startCommand() *cli.Command {
@@ -18,7 +19,12 @@ func startCommand() *cli.Command {
 		&cli.BoolFlag{Name: "wait", EnvVars: envName("wait"),
 			Usage: "then wait for the taskset as \"rrr waitfor\" does: progress, summary, exit code"},
 		&cli.StringFlag{Name: "rerun-failed", EnvVars: envName("rerun-failed"),
-			Usage: "run only the spec files that did not pass in taskset `KEY` (failed, errored, not run), with its settings unless given; instead of SPECs"},
+			Usage: "run only the spec files that did not pass in taskset `KEY` (failed, errored, not run), with its settings unless given; instead of SPECs. " +
+				"\"auto\": the same for the latest taskset of this CI build (--build-id), when there is one; else the SPECs as usual"},
+		&cli.StringFlag{Name: "build-id", EnvVars: envName("build-id"),
+			Usage: "the CI build `ID` this taskset is for, recorded so that a retry finds it (default: GITHUB_RUN_ID-GITHUB_JOB, CI_PIPELINE_ID-CI_JOB_NAME)"},
+		&cli.StringFlag{Name: "retry-of", EnvVars: envName("retry-of"),
+			Usage: "as --rerun-failed of the latest taskset of CI build `ID` (same --rsync-name and --taskset-class); instead of SPECs"},
 		resultsDirFlag())
 	flags = append(append(flags, waitFlags()...), webURLFlag())
 	return &cli.Command{
@@ -47,12 +53,24 @@ func startAction(c *cli.Context) error {
 	target, _ := batchTarget(c)      // checked by tasksetArgs
 	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
 	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target, PartitionTarget: ptarget}
-	rerun := c.String("rerun-failed")
-	if rerun != "" && c.Args().Len() > 0 {
+	rerun, retryOf := c.String("rerun-failed"), c.String("retry-of")
+	switch {
+	case rerun != "" && retryOf != "":
+		return usagef("--rerun-failed %s and --retry-of %s: give one of them", rerun, retryOf)
+	case retryOf != "" && c.Args().Len() > 0:
+		return usagef("--retry-of %s takes the spec files of that build's taskset: give no SPEC", retryOf)
+	case rerun != "" && rerun != autoRerun && c.Args().Len() > 0:
 		return usagef("--rerun-failed %s takes the spec files of that taskset: give no SPEC", rerun)
 	}
+	opt.Taskset.BuildID = c.String("build-id")
+	if opt.Taskset.BuildID == "" {
+		opt.Taskset.BuildID = client.BuildFromEnv(os.Getenv)
+	}
+	if opt.Taskset.BuildID == "" {
+		opt.Taskset.BuildID = retryOf // so that a retry of the retry finds it
+	}
 	// Usage errors first, even when Redis is down.
-	if rerun == "" {
+	if rerun == "" || rerun == autoRerun {
 		if _, _, err := client.Prepare(opt); err != nil {
 			return clientErr(err)
 		}
@@ -63,6 +81,9 @@ func startAction(c *cli.Context) error {
 		return err
 	}
 	defer rdb.Close()
+	if rerun, err = buildRerun(c, cl, rerun, retryOf, opt); err != nil {
+		return err
+	}
 	if rerun != "" {
 		r, err := rerunOf(c, cl, rerun, &opt)
 		if err != nil {
@@ -100,6 +121,40 @@ func startAction(c *cli.Context) error {
 		return nil
 	}
 	return waitAndReport(ctx, c, cl, key, ints)
+}
+
+// autoRerun is the --rerun-failed that finds the taskset by the CI build.
+const autoRerun = "auto"
+
+// buildRerun turns --retry-of BUILD and --rerun-failed auto into the key
+// of the taskset to rerun: the latest of that build (or of this one, for
+// auto) with this rsync name and class. For auto, a build without one (a
+// first attempt) runs the SPECs: "" and a line that says so.
+func buildRerun(c *cli.Context, cl *client.Client, rerun, retryOf string, opt client.StartOptions) (string, error) {
+	build, flag := retryOf, "--retry-of"
+	switch {
+	case rerun == autoRerun:
+		build, flag = opt.Taskset.BuildID, "--rerun-failed auto"
+		if build == "" {
+			fmt.Fprintln(c.App.ErrWriter, "rrr: --rerun-failed auto: no CI build id (--build-id, RRR_BUILD_ID, GITHUB_RUN_ID, CI_PIPELINE_ID): running every spec")
+			return "", nil
+		}
+	case retryOf == "":
+		return rerun, nil
+	}
+	key, err := cl.BuildTaskset(c.Context, opt.Taskset, build)
+	switch {
+	case err != nil:
+		return "", clientErr(err)
+	case key == "" && rerun == autoRerun:
+		fmt.Fprintf(c.App.ErrWriter, "rrr: --rerun-failed auto: no earlier taskset of build %s: running every spec\n", build)
+		return "", nil
+	case key == "":
+		return "", exitf(exitInfra, "%s %s: %v: no taskset of that build with rsync name and class of this one "+
+			"(was it created with --build-id %s, and within %s?)", flag, build, client.ErrNotFound, build, schema.BuildIndexTTL)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "rrr: retry of build %s: its latest taskset is %s\n", build, key)
+	return key, nil
 }
 
 // rerunOf reads the taskset of --rerun-failed (from Redis, else the

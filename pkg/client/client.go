@@ -107,7 +107,9 @@ func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 	if err != nil {
 		return "", schema.TasksetSpec{}, err
 	}
-	OrderBySize(dir, specs) // the order of a first run, before any estimate
+	if !opt.Taskset.Ordered { // rrr bisect gives the order itself
+		OrderBySize(dir, specs) // the order of a first run, before any estimate
+	}
 	ts := opt.Taskset
 	ts.Specs = specs
 	if ts.RsyncName == "" {
@@ -226,12 +228,14 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 		return "", fmt.Errorf("%w before the taskset was created; nothing to cancel", ErrInterrupted)
 	}
 
-	if Partitioned(ts) {
+	// An ordered taskset (rrr bisect) runs its spec files whole, one a
+	// trial, in its order.
+	if Partitioned(ts) && !ts.Ordered {
 		if err := c.planPartitions(ctx, &ts, opt.Slaves, opt.PartitionTarget); err != nil {
 			return "", err
 		}
 	}
-	if Batches(ts) {
+	if Batches(ts) && !ts.Ordered {
 		if err := c.planBatches(ctx, &ts, opt.Slaves, opt.BatchTarget); err != nil {
 			return "", err
 		}
@@ -252,6 +256,7 @@ func (c *Client) Start(ctx context.Context, opt StartOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create taskset %s: %w", id, err)
 	}
+	c.recordBuild(ctx, ts, key)
 	c.say("created taskset %s: %d specs for workers of type %q", key, len(specs), ts.WorkerType)
 	return key, nil
 }

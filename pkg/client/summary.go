@@ -152,7 +152,11 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "rrr: "+Headline(s, o.Verdict, o.Note))
 	if s.RerunOf != "" {
-		fmt.Fprintf(w, "rrr: a rerun of %s: only its spec files that did not pass\n", s.RerunOf)
+		build := ""
+		if s.BuildID != "" {
+			build = " (build " + s.BuildID + ")"
+		}
+		fmt.Fprintf(w, "rrr: a rerun of %s%s: only its spec files that did not pass\n", s.RerunOf, build)
 	}
 	// A reason other than max failures makes the verdict Infra
 	// (model.VerdictOf): the worker logs say what went wrong.
@@ -176,6 +180,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 		fmt.Fprintf(w, "\nfailed specs (%d):\n", len(failed))
 		for _, t := range failed {
 			WriteFailedSpec(w, t, opt.OutputLines)
+			writeOrder(w, s, t, "   ")
 		}
 	}
 	if len(errored) > 0 {
@@ -195,6 +200,7 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 		fmt.Fprintf(w, "\nflaky specs (%d), failed then passed:\n", len(flaky))
 		for _, t := range flaky {
 			fmt.Fprintf(w, "  %s: %s\n", t.SpecFile, trialStatuses(t))
+			writeOrder(w, s, t, "    ")
 		}
 	}
 	writeSlowest(w, s, opt.Slowest)
@@ -337,6 +343,33 @@ func WriteFailedSpec(w io.Writer, t model.Task, lines int) {
 	}
 	if ft.OutputPath != "" {
 		fmt.Fprintf(w, "   full output: %s\n", ft.OutputPath)
+	}
+}
+
+// writeOrder says, for a failed or flaky spec, whether a failure came
+// after other specs on its slave (and how to look for the one that makes
+// it fail: rrr bisect), or when it failed alone, first on its slave.
+func writeOrder(w io.Writer, s *model.Snapshot, t model.Task, indent string) {
+	passed := ""
+	if ft := model.FinalTrial(t); ft != nil && t.Status == schema.StatusPassed {
+		if slave, before := model.RanBefore(s, ft.Key); slave != "" {
+			passed = fmt.Sprintf(" (it passed after %d on slave %s)", len(before), slave)
+		}
+	}
+	if o, ok := model.SuspectOrder(s, t); ok {
+		id := s.ID
+		if id == "" {
+			id = s.Key
+		}
+		fmt.Fprintf(w, "%strial %d ran after %d other spec(s) on slave %s%s; try `rrr bisect %s %s`\n",
+			indent, o.Index+1, len(o.Before), o.Slave, passed, id, t.SpecFile)
+		return
+	}
+	for _, tr := range t.Trials {
+		if tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout {
+			fmt.Fprintf(w, "%sit failed alone, first on its slave%s: no spec before it there is to blame\n", indent, passed)
+			return
+		}
 	}
 }
 

@@ -175,3 +175,17 @@ func TestWriteSummaryOfAnInterruptedWait(t *testing.T) {
 	client.WriteSummary(&buf, &client.Outcome{Key: "k", Verdict: model.Cancelled, Note: "a second signal: stopped at once"}, client.SummaryOptions{})
 	require.Equal(t, "rrr: k: a second signal: stopped at once\n", buf.String())
 }
+
+// A failure after other specs on its slave names them and rrr bisect; a
+// failure first on its slave says it failed alone.
+func TestWriteSummaryOfOrder(t *testing.T) {
+	var buf bytes.Buffer
+	s := finished()
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}, client.SummaryOptions{})
+	out := buf.String()
+	// c's first trial (a timeout) came after b's two on s2
+	require.Contains(t, out, "   trial 1 ran after 1 other spec(s) on slave s2; try `rrr bisect x c_spec.rb`\n")
+	// b failed first on s2, then passed there after nothing else
+	require.Contains(t, out, "  b_spec.rb: failed, passed\n    it failed alone, first on its slave (it passed after 0 on slave s2): no spec before it there is to blame\n")
+	require.NotContains(t, out, "bisect x a_spec.rb", "a passed: nothing to say")
+}

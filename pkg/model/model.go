@@ -83,11 +83,14 @@ type Taskset struct {
 	MaxTrials              int    `json:"max_trials"`
 	MaxFailures            int    `json:"max_failures,omitempty"`
 	RerunOf                string `json:"rerun_of,omitempty"`
-	TasksetClass           string `json:"taskset_class"`
-	UnknownSpecTimeoutSec  int    `json:"unknown_spec_timeout_sec"`
-	LeastTimeoutSec        int    `json:"least_timeout_sec"`
-	RsyncRemotePath        string `json:"rsync_remote_path,omitempty"`
-	RsyncOptions           string `json:"rsync_options,omitempty"`
+	BuildID                string `json:"build_id,omitempty"`
+	// Ordered: the specs run in the given order on one slave (rrr bisect).
+	Ordered               bool   `json:"ordered,omitempty"`
+	TasksetClass          string `json:"taskset_class"`
+	UnknownSpecTimeoutSec int    `json:"unknown_spec_timeout_sec"`
+	LeastTimeoutSec       int    `json:"least_timeout_sec"`
+	RsyncRemotePath       string `json:"rsync_remote_path,omitempty"`
+	RsyncOptions          string `json:"rsync_options,omitempty"`
 	// Batches (docs/batches.md); BatchMax < 2: none.
 	BatchMax       int     `json:"batch_max,omitempty"`
 	BatchTargetSec float64 `json:"batch_target_sec,omitempty"`
@@ -428,6 +431,8 @@ func DecodeTaskset(keys schema.Keys, key string, h map[string]string) (Taskset, 
 		MaxTrials:              d.int(schema.FMaxTrials),
 		MaxFailures:            d.int(schema.FMaxFailures),
 		RerunOf:                d.str(schema.FRerunOf),
+		BuildID:                d.str(schema.FBuildID),
+		Ordered:                d.str(schema.FOrdered) == "1",
 		TasksetClass:           d.str(schema.FTasksetClass),
 		UnknownSpecTimeoutSec:  d.int(schema.FUnknownSpecTimeoutSec),
 		LeastTimeoutSec:        d.int(schema.FLeastTimeoutSec),

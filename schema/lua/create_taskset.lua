@@ -20,6 +20,7 @@
 --
 -- Order: specs without an estimate first (they may be long, and this run
 -- learns them), then by estimate, longest first; ties keep the given order.
+-- (ext) A taskset field ordered = 1 keeps the given order (rrr bisect).
 -- Reply: N, the number of tasks queued.
 -- Errors: RRRINVALID when the taskset exists, when there is no spec, when
 -- KEYS and specs do not line up, or when a spec repeats.
@@ -59,11 +60,17 @@ for from = 1, n, 1000 do
   for j, e in ipairs(ests) do tasks[from + j - 1].est = tonumber(e or '') end
 end
 
-table.sort(tasks, function(a, b)
-  if (a.est == nil) ~= (b.est == nil) then return a.est == nil end
-  if a.est ~= nil and a.est ~= b.est then return a.est > b.est end
-  return a.idx < b.idx
-end)
+local ordered = false
+for i = 1, nfields do
+  if ARGV[2 * i] == 'ordered' and ARGV[2 * i + 1] == '1' then ordered = true end
+end
+if not ordered then
+  table.sort(tasks, function(a, b)
+    if (a.est == nil) ~= (b.est == nil) then return a.est == nil end
+    if a.est ~= nil and a.est ~= b.est then return a.est > b.est end
+    return a.idx < b.idx
+  end)
+end
 
 local created = now()
 for i = 1, nfields do

@@ -40,7 +40,7 @@
  * them; `go test ./schema -run TestModelCoversScripts -update` rewrites
  * them after the model was re-checked):
  *
- * script create_taskset.lua 39a8576fcc294c5c58be0ee6ec9b1a4ecc03363672801c95ccc772fb4dd11c40
+ * script create_taskset.lua 6676312690a998f38a9b7fdbf64aa4d499874aa068e520e1b35d9ffaa77ea9cb
  * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
