@@ -872,6 +872,36 @@ func TestRecordPersistedOnce(t *testing.T) {
 	})
 }
 
+// Estimates and history are folded a chunk of specs at a time: a taskset
+// of more specs than a chunk (1,000) gets every one of them folded.
+func TestRecordPersistedFoldsManySpecs(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		ts := e.create(t, "t", spec("a"))
+		_, err := e.c.CancelTaskset(ctx, ts, "")
+		require.NoError(t, err)
+		est, hist := e.k.Estimate("default"), e.k.History("default")
+		durations, outcomes := map[string]float64{}, map[string]string{}
+		for i := range 2500 {
+			s := fmt.Sprintf("spec/s%04d_spec.rb", i)
+			durations[s], outcomes[s] = float64(i), "P"
+		}
+		require.NoError(t, e.rd.HSet(ctx, est, "spec/s0000_spec.rb", "10", "spec/s2499_spec.rb", "1").Err())
+		require.NoError(t, e.rd.HSet(ctx, hist, "spec/s1234_spec.rb", "XF").Err())
+		ok, err := e.c.RecordPersisted(ctx, ts, "default", durations, outcomes)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.EqualValues(t, 2500, e.rd.HLen(ctx, est).Val())
+		require.EqualValues(t, 2500, e.rd.HLen(ctx, hist).Val())
+		w := schema.EstimateWeight
+		require.Equal(t, fmt.Sprintf("%.3f", w*0+(1-w)*10), e.hget(t, est, "spec/s0000_spec.rb"), "folded with the old estimate")
+		require.Equal(t, fmt.Sprintf("%.3f", w*2499+(1-w)*1), e.hget(t, est, "spec/s2499_spec.rb"), "in the last chunk too")
+		require.Equal(t, "1777.000", e.hget(t, est, "spec/s1777_spec.rb"))
+		require.Equal(t, "XFP", e.hget(t, hist, "spec/s1234_spec.rb"))
+		require.Equal(t, "P", e.hget(t, hist, "spec/s2001_spec.rb"))
+	})
+}
+
 func TestCleanSpec(t *testing.T) {
 	for in, want := range map[string]string{
 		"spec/a_spec.rb": "spec/a_spec.rb",

@@ -78,7 +78,11 @@ if not full then
   return {1, '', ''}
 end
 
-local r = settle(task, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], nil)
+local crashed = false
+for i = 1, #fields, 2 do
+  if fields[i] == 'crashed' then crashed = fields[i + 1] end
+end
+local r = settle(task, KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], nil, {trial, status, crashed})
 if r.err then
   -- Not settleable here (the task is not of that taskset, say): the
   -- arbiter settles it, and logs why.

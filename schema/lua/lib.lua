@@ -122,8 +122,10 @@ end
 -- settle gives a task its verdict from its trials, exactly once: the rules
 -- of settle_task.lua, whose reply it returns. expected, when given, is the
 -- trial list as the caller read it (the reply is stale when it changed);
--- nil when the script reads the list itself (finish_trial).
-local function settle(task, trials, ts, left, queue, active, persister, expected)
+-- nil when the script reads the list itself (finish_trial). known, when
+-- given, is {key, status, crashed} of a trial the caller has just written
+-- (finish_trial): it is not read again.
+local function settle(task, trials, ts, left, queue, active, persister, expected, known)
   -- One read of the task: a task hash always has its taskset field.
   local tf = redis.call('HMGET', task, 'taskset', 'status', 'requeued', 'quarantined')
   if not tf[1] then
@@ -150,7 +152,9 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
       end
     end
     for _, k in ipairs(listed) do
-      local f = redis.call('HMGET', k, 'status', 'crashed')
+      local f
+      if known and k == known[1] then f = {known[2], known[3]}
+      else f = redis.call('HMGET', k, 'status', 'crashed') end
       local s = f[1] or ''
       if s == 'passed' then passed = passed + 1
       elseif s == 'pending' then pending = pending + 1

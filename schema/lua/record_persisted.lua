@@ -41,16 +41,34 @@ if st ~= 'succeeded' and st ~= 'failed' and st ~= 'cancelled' then
   return bad('taskset has not finished: ' .. KEYS[1])
 end
 if hget(KEYS[1], 'persisted_at') ~= '' then return 0 end
-for i = 4, 3 + 2 * nd, 2 do
-  local d = tonumber(ARGV[i + 1])
-  local old = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '')
-  if old then d = w * d + (1 - w) * old end
-  redis.call('HSET', KEYS[2], ARGV[i], string.format('%.3f', d))
+-- update_pairs rewrites the fields of ARGV's spec, value pairs in [from,
+-- to] of hash key with fold(old value or false, value): one HMGET and one
+-- HSET per chunk of specs, not two commands per spec (unpack is bounded by
+-- Lua's stack, hence the chunks).
+local function update_pairs(key, from, to, fold)
+  local chunk = 1000
+  for first = from, to, 2 * chunk do
+    local last = math.min(first + 2 * chunk - 1, to)
+    local specs = {}
+    for i = first, last, 2 do specs[#specs + 1] = ARGV[i] end
+    local old = redis.call('HMGET', key, unpack(specs))
+    local pairs_ = {}
+    for j, spec in ipairs(specs) do
+      pairs_[#pairs_ + 1] = spec
+      pairs_[#pairs_ + 1] = fold(old[j], ARGV[first + 2 * j - 1])
+    end
+    redis.call('HSET', key, unpack(pairs_))
+  end
 end
-for i = first_outcome, #ARGV, 2 do
-  local h = hget(KEYS[3], ARGV[i]) .. ARGV[i + 1]
+update_pairs(KEYS[2], 4, 3 + 2 * nd, function(old, v)
+  local d, o = tonumber(v), tonumber(old or '')
+  if o then d = w * d + (1 - w) * o end
+  return string.format('%.3f', d)
+end)
+update_pairs(KEYS[3], first_outcome, #ARGV, function(old, v)
+  local h = (old or '') .. v
   if #h > keep then h = string.sub(h, -keep) end
-  redis.call('HSET', KEYS[3], ARGV[i], h)
-end
+  return h
+end)
 redis.call('HSET', KEYS[1], 'persisted_at', now())
 return 1
