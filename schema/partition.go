@@ -20,6 +20,9 @@ import (
 const (
 	StyleGo     = "go"     // go test -run '^(TestA|TestB)$' ./pkg; the rest: -skip
 	StylePytest = "pytest" // node ids ./file::test; the rest: ./file --deselect file::test
+	// RSpec example ids ./file[1:2,1:3]; the rest: ./file with a helper
+	// (--require) that excludes the other partitions' examples
+	StyleRSpec = "rspec"
 )
 
 // Partition is a task that runs some cases of a spec file.
@@ -55,8 +58,9 @@ func checkPartitions(specs []string, parts map[string]Partition) error {
 			return fmt.Errorf("partition %s: %w: it is not one of the taskset's tasks", name, ErrInvalid)
 		case !strings.HasPrefix(name, p.Spec+"#p") || p.Spec == "":
 			return fmt.Errorf("partition %s: %w: its name must be its spec file %q and #p<i>of<n>", name, ErrInvalid, p.Spec)
-		case p.Style != StyleGo && p.Style != StylePytest:
-			return fmt.Errorf("partition %s: %w: case style %q (want %s or %s)", name, ErrInvalid, p.Style, StyleGo, StylePytest)
+		case p.Style != StyleGo && p.Style != StylePytest && p.Style != StyleRSpec:
+			return fmt.Errorf("partition %s: %w: case style %q (want %s, %s or %s)", name, ErrInvalid, p.Style,
+				StyleGo, StylePytest, StyleRSpec)
 		case len(p.Cases) == 0 && !p.Rest:
 			return fmt.Errorf("partition %s: %w: it has no case", name, ErrInvalid)
 		}

@@ -189,9 +189,14 @@ func casesArgv(tpl string, parts map[string]schema.Partition, name, spec, report
 	if err != nil {
 		return nil, err
 	}
-	args, err := partition.Args(parts, name, spec)
+	args, files, err := partition.Args(parts, name, spec, filepath.Dir(report))
 	if err != nil {
 		return nil, err
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s for partition %s: %w", path, name, err)
+		}
 	}
 	argv := make([]string, 0, len(words)+len(args))
 	for _, w := range words {

@@ -165,3 +165,59 @@ func TestLocalPartitionsPytest(t *testing.T) {
 	require.Equal(t, map[string]int{"tests.test_big.test_a": 1, "tests.test_big.test_b": 1,
 		"tests.test_big.TestK.test_c": 1, "tests.test_big.TestK.test_d": 1}, seen, "each case ran in one partition, by its node id")
 }
+
+// RSpec files split by example ids; an example added since the cases were
+// known runs in the rest partition, which excludes the others' examples.
+func TestLocalPartitionsRSpec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: not with -short")
+	}
+	if _, err := exec.LookPath("rspec"); err != nil {
+		t.Skip("rspec is not installed")
+	}
+	bin := build(t)
+	big := func(extra string) string {
+		return "RSpec.describe 'big' do\n  it('a') { sleep 0.2 }\n  it('b') { sleep 0.2 }\n" +
+			"  context 'k' do\n    it('c') { sleep 0.2 }\n    it('d') { sleep 0.2 }\n  end\n" + extra + "end\n"
+	}
+	dir := project(t, map[string]string{
+		"spec/big_spec.rb":   big(""),
+		"spec/small_spec.rb": "RSpec.describe('small') { it('s') {} }\n",
+	})
+	results := t.TempDir()
+	args := []string{"--slaves", "2", "--max-trials", "1", "--dir", dir, "--format", "rspec-json", "--partition-target", "0.3s",
+		"--trial-command", "rspec --format json --out {report} {cases}", "spec/*_spec.rb"}
+	ran := func(s *model.Snapshot) (map[string]int, int) {
+		seen, parts := map[string]int{}, 0
+		for _, task := range s.Tasks {
+			if task.SpecFile != "spec/big_spec.rb" {
+				continue
+			}
+			require.NotEmpty(t, task.Partition(), "every task of the long file is a partition: %s", task.Key)
+			parts++
+			require.Equal(t, "passed", task.Status, task.Key)
+			for _, c := range client0(task).Report {
+				seen[c.Name]++
+			}
+		}
+		return seen, parts
+	}
+	code, out, _ := runLocal(t, bin, results, args...)
+	require.Equal(t, 0, code, out)
+	code, out, s := runLocal(t, bin, results, args...)
+	require.Equal(t, 0, code, out)
+	seen, parts := ran(s)
+	require.GreaterOrEqual(t, parts, 2, out)
+	require.Equal(t, map[string]int{"big a": 1, "big b": 1, "big k c": 1, "big k d": 1}, seen, "each example ran in one partition")
+	for _, task := range s.Tasks {
+		require.Empty(t, client0(task).PartitionNote, task.Key)
+	}
+
+	// An example new since the cases were known: the rest partition runs it.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "spec/big_spec.rb"), []byte(big("  it('e') { sleep 0.2 }\n")), 0o644))
+	code, out, s = runLocal(t, bin, results, args...)
+	require.Equal(t, 0, code, out)
+	seen, _ = ran(s)
+	require.Equal(t, map[string]int{"big a": 1, "big b": 1, "big k c": 1, "big k d": 1, "big e": 1}, seen,
+		"the new example ran once, in the rest partition")
+}

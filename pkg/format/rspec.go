@@ -125,7 +125,7 @@ func parseRSpec(in []byte, split func(model.Case) *collector) (Outcome, error) {
 }
 
 func (ex rspecExample) toCase() model.Case {
-	k := model.Case{Name: ex.FullDescription, File: ex.FilePath, TimeSec: ex.RunTime}
+	k := model.Case{ID: ex.ID, Name: ex.FullDescription, File: ex.FilePath, TimeSec: ex.RunTime}
 	if k.Name == "" {
 		k.Name = ex.Description
 	}

@@ -203,6 +203,9 @@ type Trial struct {
 
 // Case is one test case of a trial's report.
 type Case struct {
+	// ID is the framework's own id of the case, when it has one that
+	// selects it (RSpec: ./spec/a_spec.rb[1:2]).
+	ID        string  `json:"id,omitempty"`
 	Name      string  `json:"name"`
 	Classname string  `json:"classname,omitempty"`
 	File      string  `json:"file,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,6 +30,8 @@ func StyleOf(format string) string {
 		return schema.StyleGo
 	case schema.FormatJUnit:
 		return schema.StylePytest // the classname is the module path, as pytest writes it
+	case schema.FormatRSpecJSON:
+		return schema.StyleRSpec
 	}
 	return ""
 }
@@ -55,8 +58,45 @@ func CaseID(style, spec string, c model.Case) string {
 		case strings.HasPrefix(c.Classname, mod+"."):
 			return spec + "::" + strings.ReplaceAll(c.Classname[len(mod)+1:], ".", "::") + "::" + c.Name
 		}
+	case schema.StyleRSpec:
+		id := strings.TrimPrefix(c.ID, "./")
+		if scoped, ok := strings.CutPrefix(id, spec+"["); ok {
+			if s, ok := strings.CutSuffix(scoped, "]"); ok && rspecScoped.MatchString(s) {
+				return id
+			}
+		}
 	}
 	return ""
+}
+
+// rspecScoped is the scoped id of one RSpec example or group: 1:2:1.
+var rspecScoped = regexp.MustCompile(`^[0-9]+(:[0-9]+)*$`)
+
+// scopedIDs are the scoped ids of RSpec case ids (spec[1:2] -> 1:2); an
+// id that is not one of spec's is an error.
+func scopedIDs(spec string, ids []string) ([]string, error) {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if CaseID(schema.StyleRSpec, spec, model.Case{ID: id}) == "" {
+			return nil, fmt.Errorf("case %q: %w: not an RSpec example id of %s (%s[1:2])", id, schema.ErrInvalid, spec, spec)
+		}
+		out[i] = strings.TrimSuffix(strings.TrimPrefix(id, spec+"["), "]")
+	}
+	return out, nil
+}
+
+// RSpecRestHelper is the file, in the trial's output directory, that the
+// rest partition of an RSpec file requires: it excludes the examples of the
+// other partitions (RSpec has no option that deselects by id).
+const RSpecRestHelper = "rrr_rest_partition.rb"
+
+func rspecRestHelper(scoped []string) string {
+	return "# rrr: the rest partition of a spec file runs every example but those of\n" +
+		"# the other partitions (docs/partitions.md).\n" +
+		"skip = %w[" + strings.Join(scoped, " ") + "]\n" +
+		"RSpec.configure do |c|\n" +
+		"  c.filter_run_excluding(scoped_id: ->(id) { skip.include?(id) })\n" +
+		"end\n"
 }
 
 // CaseIDs are the distinct ids of cases in report order.
@@ -80,7 +120,8 @@ func CaseIDs(style, spec string, cases []model.Case) []string {
 // the partitions; none when the spec is not longer than target or has
 // fewer than two cases.
 func Plan(spec string, est float64, ct schema.CaseTimes, target float64) ([]string, map[string]schema.Partition) {
-	if target <= 0 || est <= target || len(ct.Cases) < 2 || (ct.Style != schema.StyleGo && ct.Style != schema.StylePytest) {
+	if target <= 0 || est <= target || len(ct.Cases) < 2 ||
+		(ct.Style != schema.StyleGo && ct.Style != schema.StylePytest && ct.Style != schema.StyleRSpec) {
 		return nil, nil
 	}
 	n := min(int(math.Ceil(est/target)), len(ct.Cases))
@@ -119,12 +160,35 @@ func Plan(spec string, est float64, ct schema.CaseTimes, target float64) ([]stri
 // Args is what {cases} becomes for the task named name of spec: the spec
 // file (as schema.SpecArg) when it is not a partition of parts, else the
 // arguments that run its cases in its style; the Rest partition skips the
-// cases of the other partitions of its file instead.
-func Args(parts map[string]schema.Partition, name, spec string) ([]string, error) {
+// cases of the other partitions of its file instead. files are what the
+// caller writes, path -> content, before the trial runs: the RSpec rest
+// partition's helper, in the trial's output directory dir.
+func Args(parts map[string]schema.Partition, name, spec, dir string) (args []string, files map[string]string, err error) {
 	p, ok := parts[name]
 	if !ok {
-		return []string{schema.SpecArg(spec)}, nil
+		return []string{schema.SpecArg(spec)}, nil, nil
 	}
+	if p.Style == schema.StyleRSpec {
+		cases := p.Cases
+		if p.Rest {
+			cases = Others(parts, name)
+		}
+		scoped, err := scopedIDs(p.Spec, cases)
+		if err != nil {
+			return nil, nil, fmt.Errorf("partition %s: %w", name, err)
+		}
+		if p.Rest {
+			helper := filepath.Join(dir, RSpecRestHelper)
+			return []string{"--require", helper, schema.SpecArg(p.Spec)}, map[string]string{helper: rspecRestHelper(scoped)}, nil
+		}
+		return []string{schema.SpecArg(p.Spec) + "[" + strings.Join(scoped, ",") + "]"}, nil, nil
+	}
+	args, err = styleArgs(p, name, parts)
+	return args, nil, err
+}
+
+// styleArgs are the arguments of a partition of the Go and pytest styles.
+func styleArgs(p schema.Partition, name string, parts map[string]schema.Partition) ([]string, error) {
 	cases := p.Cases
 	if p.Rest {
 		cases = Others(parts, name)

@@ -22,6 +22,10 @@ func TestCaseID(t *testing.T) {
 		{schema.StylePytest, "tests/test_x.py", model.Case{Name: "test_a", Classname: "tests.test_x"}, "tests/test_x.py::test_a"},
 		{schema.StylePytest, "tests/test_x.py", model.Case{Name: "test_b[1]", Classname: "tests.test_x.TestK"}, "tests/test_x.py::TestK::test_b[1]"},
 		{schema.StylePytest, "tests/test_x.py", model.Case{Name: "test_c", Classname: "other.mod"}, ""},
+		{schema.StyleRSpec, "spec/a_spec.rb", model.Case{ID: "./spec/a_spec.rb[1:2:1]", Name: "A b c"}, "spec/a_spec.rb[1:2:1]"},
+		{schema.StyleRSpec, "spec/a_spec.rb", model.Case{ID: "./spec/b_spec.rb[1:1]"}, ""},
+		{schema.StyleRSpec, "spec/a_spec.rb", model.Case{ID: "./spec/a_spec.rb[1:x]"}, ""},
+		{schema.StyleRSpec, "spec/a_spec.rb", model.Case{Name: "errors outside of examples"}, ""},
 	} {
 		require.Equal(t, tc.want, partition.CaseID(tc.style, tc.spec, tc.c), "%+v", tc)
 	}
@@ -29,6 +33,7 @@ func TestCaseID(t *testing.T) {
 		{Name: "TestA", Classname: "m/p"}, {Name: "TestA/x", Classname: "m/p"}, {Name: "TestB", Classname: "m/p"}}))
 	require.Equal(t, schema.StyleGo, partition.StyleOf(schema.FormatGoTestJSON))
 	require.Equal(t, schema.StylePytest, partition.StyleOf(schema.FormatJUnit))
+	require.Equal(t, schema.StyleRSpec, partition.StyleOf(schema.FormatRSpecJSON))
 	require.Empty(t, partition.StyleOf(schema.FormatTAP))
 }
 
@@ -69,13 +74,13 @@ func TestArgs(t *testing.T) {
 		"pkg#p1of2": {Spec: "pkg", Style: schema.StyleGo, Cases: []string{"TestA", "Test.B"}},
 		"pkg#p2of2": {Spec: "pkg", Style: schema.StyleGo, Cases: []string{"TestC"}, Rest: true},
 	}
-	args, err := partition.Args(goParts, "pkg#p1of2", "pkg")
+	args, _, err := partition.Args(goParts, "pkg#p1of2", "pkg", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"-run", `^(TestA|Test\.B)$`, "./pkg"}, args)
-	args, err = partition.Args(goParts, "pkg#p2of2", "pkg")
+	args, _, err = partition.Args(goParts, "pkg#p2of2", "pkg", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"-skip", `^(Test\.B|TestA)$`, "./pkg"}, args, "the rest skips the others' cases, so a new case runs")
-	args, err = partition.Args(goParts, "other", "other")
+	args, _, err = partition.Args(goParts, "other", "other", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"./other"}, args, "a whole spec file is its path")
 
@@ -83,15 +88,33 @@ func TestArgs(t *testing.T) {
 		"t/test_x.py#p1of2": {Spec: "t/test_x.py", Style: schema.StylePytest, Cases: []string{"t/test_x.py::test_a"}},
 		"t/test_x.py#p2of2": {Spec: "t/test_x.py", Style: schema.StylePytest, Cases: []string{"t/test_x.py::test_b"}, Rest: true},
 	}
-	args, err = partition.Args(py, "t/test_x.py#p1of2", "t/test_x.py")
+	args, _, err = partition.Args(py, "t/test_x.py#p1of2", "t/test_x.py", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"./t/test_x.py::test_a"}, args)
-	args, err = partition.Args(py, "t/test_x.py#p2of2", "t/test_x.py")
+	args, _, err = partition.Args(py, "t/test_x.py#p2of2", "t/test_x.py", "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"./t/test_x.py", "--deselect", "t/test_x.py::test_a"}, args)
 
-	_, err = partition.Args(map[string]schema.Partition{"p#p1of2": {Spec: "p", Style: "tap"}}, "p#p1of2", "p")
+	_, _, err = partition.Args(map[string]schema.Partition{"p#p1of2": {Spec: "p", Style: "tap"}}, "p#p1of2", "p", "")
 	require.ErrorIs(t, err, schema.ErrInvalid)
+
+	rb := map[string]schema.Partition{
+		"spec/a_spec.rb#p1of2": {Spec: "spec/a_spec.rb", Style: schema.StyleRSpec, Cases: []string{"spec/a_spec.rb[1:1]", "spec/a_spec.rb[1:2:1]"}},
+		"spec/a_spec.rb#p2of2": {Spec: "spec/a_spec.rb", Style: schema.StyleRSpec, Cases: []string{"spec/a_spec.rb[2:1]"}, Rest: true},
+	}
+	args, files, err := partition.Args(rb, "spec/a_spec.rb#p1of2", "spec/a_spec.rb", "/out")
+	require.NoError(t, err)
+	require.Equal(t, []string{"./spec/a_spec.rb[1:1,1:2:1]"}, args, "one argument: RSpec's example ids of the file")
+	require.Empty(t, files)
+	args, files, err = partition.Args(rb, "spec/a_spec.rb#p2of2", "spec/a_spec.rb", "/out")
+	require.NoError(t, err)
+	require.Equal(t, []string{"--require", "/out/" + partition.RSpecRestHelper, "./spec/a_spec.rb"}, args,
+		"the rest runs the whole file, but for the others' examples, so that a new one runs")
+	require.Len(t, files, 1)
+	require.Contains(t, files["/out/"+partition.RSpecRestHelper], "skip = %w[1:1 1:2:1]")
+	rb["spec/a_spec.rb#p1of2"] = schema.Partition{Spec: "spec/a_spec.rb", Style: schema.StyleRSpec, Cases: []string{"spec/a_spec.rb[1] ]; system('x') #"}}
+	_, _, err = partition.Args(rb, "spec/a_spec.rb#p2of2", "spec/a_spec.rb", "/out")
+	require.ErrorIs(t, err, schema.ErrInvalid, "a case that is not an example id never reaches the helper")
 }
 
 func TestCheck(t *testing.T) {
