@@ -73,21 +73,11 @@ type Arbiter struct {
 // WithDefaults returns c with its zero values filled (a new consumer id
 // among them); New calls it, then Validate.
 func (c Config) WithDefaults() Config {
-	if c.ConsumerID == "" {
-		c.ConsumerID = loopx.ConsumerID()
-	}
-	if c.SweepInterval == 0 {
-		c.SweepInterval = DefaultSweepInterval
-	}
-	if c.WatchInterval == 0 {
-		c.WatchInterval = DefaultWatchInterval
-	}
-	if c.LogInterval == 0 {
-		c.LogInterval = loopx.DefaultLogInterval
-	}
-	if c.OutageGrace == 0 {
-		c.OutageGrace = DefaultOutageGrace
-	}
+	loopx.Default(&c.ConsumerID, loopx.ConsumerID())
+	loopx.Default(&c.SweepInterval, DefaultSweepInterval)
+	loopx.Default(&c.WatchInterval, DefaultWatchInterval)
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
+	loopx.Default(&c.OutageGrace, DefaultOutageGrace)
 	c.Queue = c.Queue.WithDefaults()
 	c.Queue.TickInterval = c.SweepInterval
 	return c

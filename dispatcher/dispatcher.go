@@ -57,15 +57,9 @@ type Dispatcher struct {
 // WithDefaults returns c with its zero values filled; New calls it, then
 // Validate.
 func (c Config) WithDefaults() Config {
-	if c.Interval == 0 {
-		c.Interval = DefaultInterval
-	}
-	if c.PopTimeout == 0 {
-		c.PopTimeout = DefaultPopTimeout
-	}
-	if c.LogInterval == 0 {
-		c.LogInterval = loopx.DefaultLogInterval
-	}
+	loopx.Default(&c.Interval, DefaultInterval)
+	loopx.Default(&c.PopTimeout, DefaultPopTimeout)
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
 	return c
 }
 

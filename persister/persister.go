@@ -76,21 +76,11 @@ type Persister struct {
 // WithDefaults returns c with its zero values filled (a new consumer id
 // among them); New calls it, then Validate.
 func (c Config) WithDefaults() Config {
-	if c.Keep == 0 {
-		c.Keep = DefaultKeep
-	}
-	if c.ConsumerID == "" {
-		c.ConsumerID = loopx.ConsumerID()
-	}
-	if c.LogInterval == 0 {
-		c.LogInterval = loopx.DefaultLogInterval
-	}
-	if c.SettleWait == 0 {
-		c.SettleWait = DefaultSettleWait
-	}
-	if c.SettlePoll == 0 {
-		c.SettlePoll = 200 * time.Millisecond
-	}
+	loopx.Default(&c.Keep, DefaultKeep)
+	loopx.Default(&c.ConsumerID, loopx.ConsumerID())
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
+	loopx.Default(&c.SettleWait, DefaultSettleWait)
+	loopx.Default(&c.SettlePoll, 200*time.Millisecond)
 	c.Queue = c.Queue.WithDefaults()
 	c.Queue.TickInterval = 0
 	return c
