@@ -39,15 +39,25 @@ func startCommand() *cli.Command {
 	}
 }
 
+// startCmdConfig is the configuration of `rrr start`.
+type startCmdConfig struct {
+	tasksetFlagsConfig
+	Wait        bool   `flag:"wait"`
+	RerunFailed string `flag:"rerun-failed"`
+	ResultsDir  string `flag:"results-dir"` // read by newClient
+	waitFlagsConfig
+	WebURL string `flag:"web-url"`
+}
+
 func startAction(c *cli.Context) error {
-	patterns, spec, err := tasksetArgs(c)
+	var cfg startCmdConfig
+	patterns, err := tasksetArgs(c, &cfg)
 	if err != nil {
 		return err
 	}
-	target, _ := batchTarget(c)      // checked by tasksetArgs
-	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
-	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target, PartitionTarget: ptarget}
-	rerun := c.String("rerun-failed")
+	opt := client.StartOptions{Dir: cfg.Dir, Patterns: patterns, Taskset: cfg.spec(),
+		BatchTarget: cfg.BatchTarget, PartitionTarget: cfg.PartitionTarget}
+	rerun := cfg.RerunFailed
 	if rerun != "" && c.Args().Len() > 0 {
 		return usagef("--rerun-failed %s takes the spec files of that taskset: give no SPEC", rerun)
 	}
@@ -95,11 +105,11 @@ func startAction(c *cli.Context) error {
 		return clientErr(err)
 	}
 	fmt.Fprintln(c.App.Writer, key)
-	printWebURL(ctx, c, cl.Schema, key)
-	if !c.Bool("wait") {
+	printWebURL(ctx, c, cfg.WebURL, cl.Schema, key)
+	if !cfg.Wait {
 		return nil
 	}
-	return waitAndReport(ctx, c, cl, key, ints)
+	return waitAndReport(ctx, c, cfg.waitFlagsConfig, cl, key, ints)
 }
 
 // rerunOf reads the taskset of --rerun-failed (from Redis, else the
