@@ -68,36 +68,41 @@ type Arbiter struct {
 	runner *loopx.Consumer
 }
 
-// New validates cfg and returns an arbiter.
+// WithDefaults returns c with its zero values filled (a new consumer id
+// among them); New calls it, then Validate.
+func (c Config) WithDefaults() Config {
+	loopx.Default(&c.ConsumerID, loopx.ConsumerID())
+	loopx.Default(&c.SweepInterval, DefaultSweepInterval)
+	loopx.Default(&c.WatchInterval, DefaultWatchInterval)
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
+	loopx.Default(&c.OutageGrace, DefaultOutageGrace)
+	c.Queue = c.Queue.WithDefaults()
+	c.Queue.TickInterval = c.SweepInterval
+	return c
+}
+
+// Validate checks a configuration filled by WithDefaults.
+func (c Config) Validate() error {
+	switch {
+	case c.SweepInterval <= 0:
+		return fmt.Errorf("arbiter: sweep interval %s: must be positive", c.SweepInterval)
+	case c.WatchInterval <= 0:
+		return fmt.Errorf("arbiter: watch interval %s: must be positive", c.WatchInterval)
+	}
+	if err := c.Queue.Validate(); err != nil {
+		return fmt.Errorf("arbiter: %w", err)
+	}
+	return nil
+}
+
+// New fills the defaults of cfg, checks it and returns an arbiter.
 func New(cfg Config, deps Deps) (*Arbiter, error) {
 	if deps.Client == nil {
 		return nil, errors.New("arbiter: a schema client is required")
 	}
-	if cfg.ConsumerID == "" {
-		cfg.ConsumerID = loopx.ConsumerID()
-	}
-	if cfg.SweepInterval == 0 {
-		cfg.SweepInterval = DefaultSweepInterval
-	}
-	if cfg.SweepInterval < 0 {
-		return nil, fmt.Errorf("arbiter: sweep interval %s: must be positive", cfg.SweepInterval)
-	}
-	if cfg.WatchInterval == 0 {
-		cfg.WatchInterval = DefaultWatchInterval
-	}
-	if cfg.WatchInterval < 0 {
-		return nil, fmt.Errorf("arbiter: watch interval %s: must be positive", cfg.WatchInterval)
-	}
-	if cfg.LogInterval == 0 {
-		cfg.LogInterval = loopx.DefaultLogInterval
-	}
-	if cfg.OutageGrace == 0 {
-		cfg.OutageGrace = DefaultOutageGrace
-	}
-	cfg.Queue = cfg.Queue.WithDefaults()
-	cfg.Queue.TickInterval = cfg.SweepInterval
-	if err := cfg.Queue.Validate(); err != nil {
-		return nil, fmt.Errorf("arbiter: %w", err)
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

@@ -52,25 +52,34 @@ type Dispatcher struct {
 	bad func(kind string) bool // rate limit of logs about malformed values
 }
 
-// New validates cfg and returns a dispatcher.
+// WithDefaults returns c with its zero values filled; New calls it, then
+// Validate.
+func (c Config) WithDefaults() Config {
+	loopx.Default(&c.Interval, DefaultInterval)
+	loopx.Default(&c.PopTimeout, DefaultPopTimeout)
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
+	return c
+}
+
+// Validate checks a configuration filled by WithDefaults.
+func (c Config) Validate() error {
+	switch {
+	case c.Interval <= 0:
+		return fmt.Errorf("dispatcher: interval %s: must be positive", c.Interval)
+	case c.PopTimeout < time.Second:
+		return fmt.Errorf("dispatcher: pop timeout %s: must be at least 1s (Redis counts blocking pops in seconds)", c.PopTimeout)
+	}
+	return nil
+}
+
+// New fills the defaults of cfg, checks it and returns a dispatcher.
 func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	if deps.Client == nil {
 		return nil, errors.New("dispatcher: a schema client is required")
 	}
-	if cfg.Interval == 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.PopTimeout == 0 {
-		cfg.PopTimeout = DefaultPopTimeout
-	}
-	if cfg.LogInterval == 0 {
-		cfg.LogInterval = loopx.DefaultLogInterval
-	}
-	switch {
-	case cfg.Interval < 0:
-		return nil, fmt.Errorf("dispatcher: interval %s: must be positive", cfg.Interval)
-	case cfg.PopTimeout < time.Second:
-		return nil, fmt.Errorf("dispatcher: pop timeout %s: must be at least 1s (Redis counts blocking pops in seconds)", cfg.PopTimeout)
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

@@ -70,40 +70,44 @@ type Persister struct {
 	stopping <-chan struct{}
 }
 
-// New validates cfg, makes sure the results store is writable, and returns
-// a persister.
+// WithDefaults returns c with its zero values filled (a new consumer id
+// among them); New calls it, then Validate.
+func (c Config) WithDefaults() Config {
+	loopx.Default(&c.Keep, DefaultKeep)
+	loopx.Default(&c.ConsumerID, loopx.ConsumerID())
+	loopx.Default(&c.LogInterval, loopx.DefaultLogInterval)
+	loopx.Default(&c.SettleWait, DefaultSettleWait)
+	loopx.Default(&c.SettlePoll, 200*time.Millisecond)
+	c.Queue = c.Queue.WithDefaults()
+	c.Queue.TickInterval = 0
+	return c
+}
+
+// Validate checks a configuration filled by WithDefaults.
+func (c Config) Validate() error {
+	switch {
+	case c.ResultsDir == "":
+		return errors.New("persister: a results directory is required (--results-dir)")
+	case c.Keep < time.Second:
+		return fmt.Errorf("persister: keep %s: must be at least 1s", c.Keep)
+	case c.SettleWait < 0 || c.SettlePoll < 0:
+		return fmt.Errorf("persister: settle wait %s and poll %s must not be negative", c.SettleWait, c.SettlePoll)
+	}
+	if err := c.Queue.Validate(); err != nil {
+		return fmt.Errorf("persister: %w", err)
+	}
+	return nil
+}
+
+// New fills the defaults of cfg, checks it, makes sure the results store
+// is writable, and returns a persister.
 func New(cfg Config, deps Deps) (*Persister, error) {
 	if deps.Client == nil {
 		return nil, errors.New("persister: a schema client is required")
 	}
-	if cfg.ResultsDir == "" {
-		return nil, errors.New("persister: a results directory is required (--results-dir)")
-	}
-	if cfg.Keep == 0 {
-		cfg.Keep = DefaultKeep
-	}
-	if cfg.Keep < time.Second {
-		return nil, fmt.Errorf("persister: keep %s: must be at least 1s", cfg.Keep)
-	}
-	if cfg.ConsumerID == "" {
-		cfg.ConsumerID = loopx.ConsumerID()
-	}
-	if cfg.LogInterval == 0 {
-		cfg.LogInterval = loopx.DefaultLogInterval
-	}
-	if cfg.SettleWait == 0 {
-		cfg.SettleWait = DefaultSettleWait
-	}
-	if cfg.SettlePoll == 0 {
-		cfg.SettlePoll = 200 * time.Millisecond
-	}
-	if cfg.SettleWait < 0 || cfg.SettlePoll < 0 {
-		return nil, fmt.Errorf("persister: settle wait %s and poll %s must not be negative", cfg.SettleWait, cfg.SettlePoll)
-	}
-	cfg.Queue = cfg.Queue.WithDefaults()
-	cfg.Queue.TickInterval = 0
-	if err := cfg.Queue.Validate(); err != nil {
-		return nil, fmt.Errorf("persister: %w", err)
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if err := checkWritable(cfg.ResultsDir); err != nil {
 		return nil, err

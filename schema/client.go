@@ -76,8 +76,10 @@ type TasksetSpec struct {
 	Partitions map[string]Partition
 }
 
-// Validate fills defaults and checks the values a script cannot check.
-func (s *TasksetSpec) Validate() error {
+// WithDefaults returns s with its zero values filled and its spec paths
+// cleaned (CleanSpec; a path it refuses is left for Validate to report).
+// CreateTaskset calls it, then Validate.
+func (s TasksetSpec) WithDefaults() TasksetSpec {
 	if s.WorkerType == "" {
 		s.WorkerType = DefaultWorkerType
 	}
@@ -96,6 +98,22 @@ func (s *TasksetSpec) Validate() error {
 	if s.LeastTimeout == 0 {
 		s.LeastTimeout = DefaultLeastTimeout * time.Second
 	}
+	if s.Specs != nil {
+		specs := make([]string, len(s.Specs)) // the caller's slice stays as it is
+		for i, spec := range s.Specs {
+			if clean, err := CleanSpec(spec); err == nil {
+				spec = clean
+			}
+			specs[i] = spec
+		}
+		s.Specs = specs
+	}
+	return s
+}
+
+// Validate checks the values a script cannot check, of a spec filled by
+// WithDefaults; it changes nothing.
+func (s *TasksetSpec) Validate() error {
 	switch {
 	case s.MaxTrials < 1:
 		return fmt.Errorf("max trials %d: %w: must be at least 1", s.MaxTrials, ErrInvalid)
@@ -132,16 +150,18 @@ func (s *TasksetSpec) Validate() error {
 		return fmt.Errorf("result format %q: %w: want one of %v", s.ResultFormat, ErrInvalid, Formats)
 	}
 	seen := make(map[string]bool, len(s.Specs))
-	for i, spec := range s.Specs {
+	for _, spec := range s.Specs {
 		clean, err := CleanSpec(spec)
 		if err != nil {
 			return err
+		}
+		if clean != spec {
+			return fmt.Errorf("spec file %q: %w: not clean (%q; WithDefaults cleans it)", spec, ErrInvalid, clean)
 		}
 		if seen[clean] {
 			return fmt.Errorf("spec file %q: %w: given twice", spec, ErrInvalid)
 		}
 		seen[clean] = true
-		s.Specs[i] = clean
 	}
 	return checkPartitions(s.Specs, s.Partitions)
 }
@@ -195,6 +215,7 @@ func secs(d time.Duration) string {
 // tasks in estimate order, its place among the active tasksets, and a
 // dispatcher wake-up. It returns the taskset key.
 func (c *Client) CreateTaskset(ctx context.Context, id string, spec TasksetSpec) (string, error) {
+	spec = spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}

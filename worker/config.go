@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rrr-dev/rrr/pkg/host"
+	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/redisx"
 	"github.com/rrr-dev/rrr/schema"
 )
@@ -69,11 +71,18 @@ type Config struct {
 	StopGrace         time.Duration // slaves: SIGTERM, then SIGKILL after this
 	// MaxSlaveCrashes is how often one slave slot may crash during a
 	// taskset; one more crash fails the taskset. 0 means
-	// DefaultMaxSlaveCrashes, a negative number none (the first crash
-	// fails the taskset).
+	// DefaultMaxSlaveCrashes, unless FailOnFirstSlaveCrash.
 	MaxSlaveCrashes int
-	LogCap          int           // bytes of the worker log text per taskset in Redis
-	KeepLogs        time.Duration // full outputs older than this are removed; <0 keeps all
+	// FailOnFirstSlaveCrash allows no crash at all: the first one fails
+	// the taskset (--max-slave-crashes 0). MaxSlaveCrashes must then be 0.
+	FailOnFirstSlaveCrash bool
+	LogCap                int // bytes of the worker log text per taskset in Redis
+	// KeepLogs is how long full outputs are kept before they are removed;
+	// 0 means DefaultKeepLogs, unless KeepAllLogs.
+	KeepLogs time.Duration
+	// KeepAllLogs keeps full outputs for good (--keep-logs 0); KeepLogs
+	// must then be 0.
+	KeepAllLogs bool
 
 	// RedisURL and Namespace are handed to the slaves (RRR_REDIS,
 	// RRR_NAMESPACE), which open their own connection.
@@ -98,74 +107,100 @@ type Config struct {
 
 // TrialConfig tunes how slaves run trials; zero values mean the defaults.
 type TrialConfig struct {
-	KillGrace        time.Duration // least time between soft and hard timeout
-	UnknownHardExtra time.Duration // hard - soft when the estimate is unknown
-	Grace            time.Duration // a stopped slave's trial: SIGTERM -> SIGKILL
-	WaitDelay        time.Duration // output drain after the trial's group is gone
-	IdleWait         time.Duration // longest wait for work before looking again
-	LogCap           int           // bytes of the slave log in Redis
+	KillGrace        time.Duration `json:"kill_grace_ns,omitempty"`         // least time between soft and hard timeout
+	UnknownHardExtra time.Duration `json:"unknown_hard_extra_ns,omitempty"` // hard - soft when the estimate is unknown
+	Grace            time.Duration `json:"grace_ns,omitempty"`              // a stopped slave's trial: SIGTERM -> SIGKILL
+	WaitDelay        time.Duration `json:"wait_delay_ns,omitempty"`         // output drain after the trial's group is gone
+	IdleWait         time.Duration `json:"idle_wait_ns,omitempty"`          // longest wait for work before looking again
+	LogCap           int           `json:"log_cap,omitempty"`               // bytes of the slave log in Redis
 }
 
-func (t *TrialConfig) defaults() {
-	setDur(&t.KillGrace, DefaultKillGrace)
-	setDur(&t.UnknownHardExtra, DefaultUnknownHardExtra)
-	setDur(&t.Grace, DefaultTrialGrace)
-	setDur(&t.WaitDelay, DefaultTrialWaitDelay)
-	setDur(&t.IdleWait, DefaultIdleWait)
+// withDefaults fills the zero values.
+func (t TrialConfig) withDefaults() TrialConfig {
+	loopx.Default(&t.KillGrace, DefaultKillGrace)
+	loopx.Default(&t.UnknownHardExtra, DefaultUnknownHardExtra)
+	loopx.Default(&t.Grace, DefaultTrialGrace)
+	loopx.Default(&t.WaitDelay, DefaultTrialWaitDelay)
+	loopx.Default(&t.IdleWait, DefaultIdleWait)
+	loopx.Default(&t.LogCap, DefaultSlaveLogCap)
+	return t
+}
+
+// validate checks filled values.
+func (t TrialConfig) validate() error {
+	if err := allPositive(setting{"kill grace", t.KillGrace}, setting{"unknown hard extra", t.UnknownHardExtra},
+		setting{"trial grace", t.Grace}, setting{"trial wait delay", t.WaitDelay}, setting{"idle wait", t.IdleWait}); err != nil {
+		return err
+	}
 	if t.LogCap <= 0 {
-		t.LogCap = DefaultSlaveLogCap
+		return fmt.Errorf("%w: slave log cap %d: must be more than zero", ErrConfig, t.LogCap)
 	}
+	return nil
 }
 
-func setDur(d *time.Duration, def time.Duration) {
-	if *d <= 0 {
-		*d = def
-	}
+// setting is a time of a configuration, with its name for messages.
+type setting struct {
+	name string
+	d    time.Duration
 }
 
-// Validate fills defaults and checks values; New calls it.
-func (c *Config) Validate() error {
-	if c.ID == "" {
-		c.ID = host.Name()
+// allPositive refuses the first setting that is not more than zero.
+func allPositive(settings ...setting) error {
+	for _, s := range settings {
+		if s.d <= 0 {
+			return fmt.Errorf("%w: %s %s: must be more than zero", ErrConfig, s.name, s.d)
+		}
 	}
-	if c.Host == "" {
-		c.Host = host.Name()
-	}
-	if c.WorkerType == "" {
-		c.WorkerType = schema.DefaultWorkerType
-	}
-	if c.Slaves == 0 {
-		c.Slaves = runtime.NumCPU()
-	}
-	setDur(&c.SetupTimeout, DefaultSetupTimeout)
-	setDur(&c.HeartbeatTTL, DefaultHeartbeatTTL)
-	setDur(&c.HeartbeatInterval, DefaultHeartbeatInterval)
-	setDur(&c.PopTimeout, DefaultPopTimeout)
-	setDur(&c.PollInterval, DefaultPollInterval)
-	setDur(&c.StopGrace, DefaultStopGrace)
-	switch {
-	case c.MaxSlaveCrashes == 0:
+	return nil
+}
+
+// WithDefaults returns c with its zero values filled and its paths made
+// absolute; New calls it, then Validate.
+func (c Config) WithDefaults() Config {
+	loopx.Default(&c.ID, host.Name())
+	loopx.Default(&c.Host, host.Name())
+	loopx.Default(&c.WorkerType, schema.DefaultWorkerType)
+	loopx.Default(&c.Slaves, runtime.NumCPU())
+	loopx.Default(&c.SetupTimeout, DefaultSetupTimeout)
+	loopx.Default(&c.HeartbeatTTL, DefaultHeartbeatTTL)
+	loopx.Default(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	loopx.Default(&c.PopTimeout, DefaultPopTimeout)
+	loopx.Default(&c.PollInterval, DefaultPollInterval)
+	loopx.Default(&c.StopGrace, DefaultStopGrace)
+	if c.MaxSlaveCrashes == 0 && !c.FailOnFirstSlaveCrash {
 		c.MaxSlaveCrashes = DefaultMaxSlaveCrashes
-	case c.MaxSlaveCrashes < 0:
-		c.MaxSlaveCrashes = 0
 	}
-	if c.LogCap <= 0 {
-		c.LogCap = DefaultLogCap
-	}
-	if c.KeepLogs == 0 {
+	loopx.Default(&c.LogCap, DefaultLogCap)
+	if c.KeepLogs == 0 && !c.KeepAllLogs {
 		c.KeepLogs = DefaultKeepLogs
 	}
 	if c.SlaveOutput == nil {
 		c.SlaveOutput = os.Stderr
 	}
-	c.Trial.defaults()
+	c.Trial = c.Trial.withDefaults()
 	if len(c.SlaveCommand) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("%w: cannot find this executable to start slaves: %w", ErrConfig, err)
+		if exe, err := os.Executable(); err == nil { // else Validate says so
+			c.SlaveCommand = []string{exe, "slave"}
 		}
-		c.SlaveCommand = []string{exe, "slave"}
 	}
+	// Slaves run in their working copy: relative paths would not name the
+	// same files there. Abs fails only without a current directory, which
+	// Validate then reports.
+	if abs, err := filepath.Abs(c.WorkingDir); err == nil && c.WorkingDir != "" {
+		c.WorkingDir = abs
+	}
+	if abs, err := filepath.Abs(c.InPlaceDir); err == nil && c.InPlaceDir != "" {
+		c.InPlaceDir = abs
+	}
+	if tls, err := c.RedisTLS.Absolute(); err == nil {
+		c.RedisTLS = tls
+	}
+	return c
+}
+
+// Validate checks a configuration filled by WithDefaults; it changes
+// nothing.
+func (c Config) Validate() error {
 	switch {
 	case strings.ContainsAny(c.ID, ": \t\n/"):
 		return fmt.Errorf("%w: worker id %q: use letters, digits, '.', '-' and '_' (no ':', '/' or blanks)", ErrConfig, c.ID)
@@ -177,34 +212,52 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: heartbeat interval %s must be shorter than its TTL %s", ErrConfig, c.HeartbeatInterval, c.HeartbeatTTL)
 	case c.RedisURL == "":
 		return fmt.Errorf("%w: no Redis URL to hand to the slaves", ErrConfig)
+	case c.MaxSlaveCrashes < 0:
+		return fmt.Errorf("%w: %d slave crashes: give 0 or more (FailOnFirstSlaveCrash for none)", ErrConfig, c.MaxSlaveCrashes)
+	case c.FailOnFirstSlaveCrash && c.MaxSlaveCrashes != 0:
+		return fmt.Errorf("%w: %d slave crashes allowed, and none (FailOnFirstSlaveCrash): give one of them", ErrConfig, c.MaxSlaveCrashes)
+	case c.KeepLogs < 0:
+		return fmt.Errorf("%w: keep logs %s: must not be negative (KeepAllLogs keeps them for good)", ErrConfig, c.KeepLogs)
+	case c.KeepAllLogs && c.KeepLogs != 0:
+		return fmt.Errorf("%w: keep logs %s, and for good (KeepAllLogs): give one of them", ErrConfig, c.KeepLogs)
+	case len(c.SlaveCommand) == 0:
+		_, err := os.Executable()
+		return fmt.Errorf("%w: cannot find this executable to start slaves: %v", ErrConfig, err)
 	}
-	var err error
-	if c.WorkingDir, err = filepath.Abs(c.WorkingDir); err != nil {
-		return fmt.Errorf("%w: working directory %q: %w", ErrConfig, c.WorkingDir, err)
+	if err := allPositive(setting{"setup timeout", c.SetupTimeout}, setting{"heartbeat TTL", c.HeartbeatTTL},
+		setting{"heartbeat interval", c.HeartbeatInterval}, setting{"pop timeout", c.PopTimeout},
+		setting{"poll interval", c.PollInterval}, setting{"stop grace", c.StopGrace}); err != nil {
+		return err
 	}
-	if c.RedisTLS, err = c.RedisTLS.Absolute(); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if c.InPlaceDir != "" {
-		if c.InPlaceDir, err = filepath.Abs(c.InPlaceDir); err != nil {
-			return fmt.Errorf("%w: project directory %q: %w", ErrConfig, c.InPlaceDir, err)
+	for _, p := range []struct{ what, path string }{{"working directory", c.WorkingDir}, {"project directory", c.InPlaceDir}} {
+		if p.path != "" && !filepath.IsAbs(p.path) {
+			_, err := os.Getwd()
+			return fmt.Errorf("%w: %s %q: cannot make it absolute: %v", ErrConfig, p.what, p.path, err)
 		}
 	}
-	return nil
+	if _, err := c.RedisTLS.Absolute(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.LogCap <= 0 {
+		return fmt.Errorf("%w: log cap %d: must be more than zero", ErrConfig, c.LogCap)
+	}
+	return c.Trial.validate()
 }
 
 // Environment variables of slaves and trials.
 const (
 	// a slave's own configuration
-	EnvRedis        = "RRR_REDIS"
-	EnvNamespace    = "RRR_NAMESPACE"
-	EnvWorker       = "RRR_WORKER"          // worker key
-	EnvSlave        = "RRR_SLAVE"           // slave key
-	EnvWorkingCopy  = "RRR_WORKING_COPY"    // the project's working copy
-	EnvOutputDir    = "RRR_OUTPUT_DIR"      // full trial outputs go below it
-	EnvPgidFile     = "RRR_TRIAL_PGID_FILE" // the slave writes its trial's process group id here
-	EnvHost         = "RRR_HOST"
-	EnvSlaveTimings = "RRR_SLAVE_TIMINGS" // heartbeat and trial tunables, see SlaveConfig.Env
+	EnvRedis       = "RRR_REDIS"
+	EnvNamespace   = "RRR_NAMESPACE"
+	EnvSlaveConfig = "RRR_SLAVE_CONFIG" // the whole SlaveConfig as JSON, see SlaveConfig.Env
+
+	// Also in RRR_SLAVE_CONFIG; set on their own for custom slaves
+	// (README.md, "Custom slaves"), which read them.
+	EnvWorker      = "RRR_WORKER"          // worker key
+	EnvSlave       = "RRR_SLAVE"           // slave key
+	EnvWorkingCopy = "RRR_WORKING_COPY"    // the project's working copy
+	EnvOutputDir   = "RRR_OUTPUT_DIR"      // full trial outputs go below it
+	EnvPgidFile    = "RRR_TRIAL_PGID_FILE" // the slave writes its trial's process group id here
 
 	// shared by slaves and trials
 	EnvTaskset     = "RRR_TASKSET" // taskset key
@@ -217,100 +270,95 @@ const (
 )
 
 // SlaveConfig configures one slave. The worker hands it over in the
-// environment (Env, SlaveConfigFromEnv).
+// environment (Env, SlaveConfigFromEnv); durations are in nanoseconds in
+// its JSON.
 type SlaveConfig struct {
-	Taskset, Worker, Slave string // keys
-	Number, NumSlaves      int
-	WorkingCopy            string
-	OutputDir              string
-	PgidFile               string
-	Host                   string
-	HeartbeatTTL           time.Duration
-	HeartbeatInterval      time.Duration
-	Trial                  TrialConfig
+	Taskset           string        `json:"taskset"` // keys
+	Worker            string        `json:"worker"`
+	Slave             string        `json:"slave"`
+	Number            int           `json:"number"`
+	NumSlaves         int           `json:"num_slaves"`
+	WorkingCopy       string        `json:"working_copy"`
+	OutputDir         string        `json:"output_dir"`
+	PgidFile          string        `json:"pgid_file,omitempty"`
+	Host              string        `json:"host,omitempty"` // "" means the host name
+	HeartbeatTTL      time.Duration `json:"heartbeat_ttl_ns,omitempty"`
+	HeartbeatInterval time.Duration `json:"heartbeat_interval_ns,omitempty"`
+	Trial             TrialConfig   `json:"trial"`
 }
 
-// Env is the slave's configuration as environment variables.
+// WithDefaults returns c with its zero values filled; NewSlave calls it,
+// then Validate.
+func (c SlaveConfig) WithDefaults() SlaveConfig {
+	loopx.Default(&c.HeartbeatTTL, DefaultHeartbeatTTL)
+	loopx.Default(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.Trial = c.Trial.withDefaults()
+	loopx.Default(&c.Host, host.Name())
+	return c
+}
+
+// Validate checks a configuration filled by WithDefaults.
+func (c SlaveConfig) Validate() error {
+	if c.Taskset == "" || c.Slave == "" || c.Worker == "" || c.WorkingCopy == "" || c.OutputDir == "" {
+		return fmt.Errorf("%w: a slave needs its taskset, slave and worker keys, working copy and output directory", ErrConfig)
+	}
+	if err := allPositive(setting{"slave heartbeat TTL", c.HeartbeatTTL}, setting{"slave heartbeat interval", c.HeartbeatInterval}); err != nil {
+		return err
+	}
+	return c.Trial.validate()
+}
+
+// sharedEnv are the variables of c that custom slaves read (and that
+// SlaveConfigFromEnv checks against RRR_SLAVE_CONFIG), in order.
+func (c SlaveConfig) sharedEnv() [][2]string {
+	return [][2]string{
+		{EnvTaskset, c.Taskset},
+		{EnvWorker, c.Worker},
+		{EnvSlave, c.Slave},
+		{EnvSlaveNumber, strconv.Itoa(c.Number)},
+		{EnvNumSlaves, strconv.Itoa(c.NumSlaves)},
+		{EnvWorkingCopy, c.WorkingCopy},
+		{EnvOutputDir, c.OutputDir},
+		{EnvPgidFile, c.PgidFile},
+	}
+}
+
+// Env is the slave's configuration as environment variables: all of it
+// in RRR_SLAVE_CONFIG, and the variables custom slaves read.
 func (c SlaveConfig) Env() []string {
-	t := c.Trial
-	timings := fmt.Sprintf("ttl=%s,interval=%s,kill_grace=%s,unknown_hard_extra=%s,grace=%s,wait_delay=%s,idle_wait=%s,log_cap=%d",
-		c.HeartbeatTTL, c.HeartbeatInterval, t.KillGrace, t.UnknownHardExtra, t.Grace, t.WaitDelay, t.IdleWait, t.LogCap)
-	return []string{
-		EnvTaskset + "=" + c.Taskset,
-		EnvWorker + "=" + c.Worker,
-		EnvSlave + "=" + c.Slave,
-		EnvSlaveNumber + "=" + strconv.Itoa(c.Number),
-		EnvNumSlaves + "=" + strconv.Itoa(c.NumSlaves),
-		EnvWorkingCopy + "=" + c.WorkingCopy,
-		EnvOutputDir + "=" + c.OutputDir,
-		EnvPgidFile + "=" + c.PgidFile,
-		EnvHost + "=" + c.Host,
-		EnvSlaveTimings + "=" + timings,
+	b, _ := json.Marshal(c) // strings, numbers and durations only
+	env := []string{EnvSlaveConfig + "=" + string(b)}
+	for _, kv := range c.sharedEnv() {
+		env = append(env, kv[0]+"="+kv[1])
 	}
+	return env
 }
 
-// SlaveConfigFromEnv reads what Env wrote. Missing timings take defaults.
+// SlaveConfigFromEnv reads what Env wrote: RRR_SLAVE_CONFIG, which the
+// variables beside it must agree with (they are what custom code sees).
+// It fills no defaults: NewSlave does.
 func SlaveConfigFromEnv(getenv func(string) string) (SlaveConfig, error) {
-	c := SlaveConfig{
-		Taskset: getenv(EnvTaskset), Worker: getenv(EnvWorker), Slave: getenv(EnvSlave),
-		WorkingCopy: getenv(EnvWorkingCopy), OutputDir: getenv(EnvOutputDir),
-		PgidFile: getenv(EnvPgidFile), Host: getenv(EnvHost),
-	}
-	for _, v := range []struct{ name, val string }{
-		{EnvTaskset, c.Taskset}, {EnvWorker, c.Worker}, {EnvSlave, c.Slave},
-		{EnvWorkingCopy, c.WorkingCopy}, {EnvOutputDir, c.OutputDir},
-	} {
-		if v.val == "" {
-			return c, fmt.Errorf("%w: %s is not set: `rrr slave` is started by `rrr worker`, which sets it", ErrConfig, v.name)
+	var c SlaveConfig
+	// A person who runs `rrr slave` by hand learns what it is for from the
+	// first variable missing.
+	for _, name := range []string{EnvTaskset, EnvWorker, EnvSlave, EnvSlaveNumber, EnvNumSlaves, EnvWorkingCopy, EnvOutputDir, EnvSlaveConfig} {
+		if getenv(name) == "" {
+			return c, fmt.Errorf("%w: %s is not set: `rrr slave` is started by `rrr worker`, which sets it", ErrConfig, name)
 		}
 	}
-	var err error
-	if c.Number, err = strconv.Atoi(getenv(EnvSlaveNumber)); err != nil {
-		return c, fmt.Errorf("%w: %s=%q: want a number", ErrConfig, EnvSlaveNumber, getenv(EnvSlaveNumber))
+	dec := json.NewDecoder(strings.NewReader(getenv(EnvSlaveConfig)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("%w: %s: want the JSON object `rrr worker` writes (the same rrr release on both sides?): %v",
+			ErrConfig, EnvSlaveConfig, err)
 	}
-	if c.NumSlaves, err = strconv.Atoi(getenv(EnvNumSlaves)); err != nil {
-		return c, fmt.Errorf("%w: %s=%q: want a number", ErrConfig, EnvNumSlaves, getenv(EnvNumSlaves))
-	}
-	if c.Host == "" {
-		c.Host = host.Name()
-	}
-	if s := getenv(EnvSlaveTimings); s != "" {
-		for _, kv := range strings.Split(s, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			if k == "log_cap" {
-				if c.Trial.LogCap, err = strconv.Atoi(v); err != nil {
-					return c, fmt.Errorf("%w: %s: log_cap=%q: want a number", ErrConfig, EnvSlaveTimings, v)
-				}
-				continue
-			}
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return c, fmt.Errorf("%w: %s: %s=%q: want a duration", ErrConfig, EnvSlaveTimings, k, v)
-			}
-			switch k {
-			case "ttl":
-				c.HeartbeatTTL = d
-			case "interval":
-				c.HeartbeatInterval = d
-			case "kill_grace":
-				c.Trial.KillGrace = d
-			case "unknown_hard_extra":
-				c.Trial.UnknownHardExtra = d
-			case "grace":
-				c.Trial.Grace = d
-			case "wait_delay":
-				c.Trial.WaitDelay = d
-			case "idle_wait":
-				c.Trial.IdleWait = d
-			default:
-				return c, fmt.Errorf("%w: %s: unknown setting %q", ErrConfig, EnvSlaveTimings, k)
-			}
+	for _, kv := range c.sharedEnv() {
+		if got := getenv(kv[0]); got != kv[1] {
+			return c, fmt.Errorf("%w: %s=%q but %s says %q: the environment was changed after `rrr worker` set it",
+				ErrConfig, kv[0], got, EnvSlaveConfig, kv[1])
 		}
 	}
-	setDur(&c.HeartbeatTTL, DefaultHeartbeatTTL)
-	setDur(&c.HeartbeatInterval, DefaultHeartbeatInterval)
-	c.Trial.defaults()
-	return c, nil
+	return c, c.WithDefaults().Validate()
 }
 
 // logger returns l with the component field.

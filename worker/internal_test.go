@@ -145,7 +145,7 @@ func TestConfigValidation(t *testing.T) {
 	good := func() Config {
 		return Config{ID: "box", WorkingDir: t.TempDir(), RedisURL: "redis://127.0.0.1:6379/0", SlaveCommand: []string{"x"}}
 	}
-	c := good()
+	c := good().WithDefaults()
 	require.NoError(t, c.Validate())
 	require.Equal(t, DefaultHeartbeatTTL, c.HeartbeatTTL)
 	require.Equal(t, DefaultMaxSlaveCrashes, c.MaxSlaveCrashes)
@@ -162,9 +162,75 @@ func TestConfigValidation(t *testing.T) {
 	for want, mod := range bad {
 		c := good()
 		mod(&c)
-		err := c.Validate()
+		err := c.WithDefaults().Validate()
 		require.ErrorIs(t, err, ErrConfig, want)
 		require.Contains(t, err.Error(), want)
+	}
+}
+
+// The slave's whole configuration is one JSON variable; a missing or
+// malformed one, or a variable beside it that says otherwise, is refused
+// with a message that names it.
+func TestSlaveConfigJSON(t *testing.T) {
+	t.Parallel()
+	c := SlaveConfig{Taskset: "ns:taskset:1", Worker: "ns:worker:box", Slave: "ns:worker:box:slave:1-ab", Number: 1, NumSlaves: 2,
+		WorkingCopy: "/w/alice", OutputDir: "/w/logs/1"}
+	env := func(mod func(map[string]string)) func(string) string {
+		m := map[string]string{}
+		for _, kv := range c.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = v
+		}
+		mod(m)
+		return func(k string) string { return m[k] }
+	}
+	got, err := SlaveConfigFromEnv(env(func(map[string]string) {}))
+	require.NoError(t, err)
+	require.Equal(t, c, got, "no defaults filled: NewSlave does")
+	require.Equal(t, DefaultHeartbeatTTL, got.WithDefaults().HeartbeatTTL)
+
+	for want, mod := range map[string]func(map[string]string){
+		"RRR_SLAVE_CONFIG is not set: `rrr slave` is started by `rrr worker`": func(m map[string]string) { delete(m, EnvSlaveConfig) },
+		"RRR_SLAVE_CONFIG: want the JSON object":                              func(m map[string]string) { m[EnvSlaveConfig] = "ttl=1s,grace=2s" },
+		`unknown field "ttl"`:                                                 func(m map[string]string) { m[EnvSlaveConfig] = `{"ttl": 1}` },
+		`SLAVE_NUMBER="3" but RRR_SLAVE_CONFIG says "1"`:                      func(m map[string]string) { m[EnvSlaveNumber] = "3" },
+		"RRR_TASKSET is not set":                                              func(m map[string]string) { delete(m, EnvTaskset) },
+		"slave heartbeat TTL -1s": func(m map[string]string) {
+			m[EnvSlaveConfig] = strings.Replace(m[EnvSlaveConfig], `"trial"`, `"heartbeat_ttl_ns":-1000000000,"trial"`, 1)
+		},
+	} {
+		_, err := SlaveConfigFromEnv(env(mod))
+		require.ErrorIs(t, err, ErrConfig, want)
+		require.ErrorContains(t, err, want)
+	}
+}
+
+// --max-slave-crashes 0 and --keep-logs 0 are explicit fields, not
+// negative sentinels: the zero value still takes the default.
+func TestConfigExplicitNone(t *testing.T) {
+	t.Parallel()
+	good := Config{ID: "box", WorkingDir: t.TempDir(), RedisURL: "redis://127.0.0.1:6379/0", SlaveCommand: []string{"x"}}
+	c := good
+	c.FailOnFirstSlaveCrash, c.KeepAllLogs = true, true
+	c = c.WithDefaults()
+	require.NoError(t, c.Validate())
+	require.Zero(t, c.MaxSlaveCrashes)
+	require.Zero(t, c.KeepLogs)
+	d := good.WithDefaults()
+	require.Equal(t, DefaultMaxSlaveCrashes, d.MaxSlaveCrashes)
+	require.Equal(t, DefaultKeepLogs, d.KeepLogs)
+
+	for want, mod := range map[string]func(*Config){
+		"slave crashes: give 0 or more":    func(c *Config) { c.MaxSlaveCrashes = -1 },
+		"keep logs -1s":                    func(c *Config) { c.KeepLogs = -time.Second },
+		"and none (FailOnFirstSlaveCrash)": func(c *Config) { c.MaxSlaveCrashes, c.FailOnFirstSlaveCrash = 2, true },
+		"and for good (KeepAllLogs)":       func(c *Config) { c.KeepLogs, c.KeepAllLogs = time.Hour, true },
+	} {
+		c := good
+		mod(&c)
+		err := c.WithDefaults().Validate()
+		require.ErrorIs(t, err, ErrConfig, want)
+		require.ErrorContains(t, err, want)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/rrr-dev/rrr/pkg/host"
 	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/loopx"
 	"github.com/rrr-dev/rrr/pkg/model"
@@ -51,19 +50,14 @@ type Slave struct {
 // are written at once.
 const maxHeld = 64 << 10
 
-// NewSlave checks cfg and returns a slave.
+// NewSlave fills the defaults of cfg, checks it and returns a slave.
 func NewSlave(cfg SlaveConfig, deps SlaveDeps) (*Slave, error) {
 	if deps.Client == nil {
 		return nil, fmt.Errorf("%w: a slave needs a Redis client", ErrConfig)
 	}
-	if cfg.Taskset == "" || cfg.Slave == "" || cfg.Worker == "" || cfg.WorkingCopy == "" || cfg.OutputDir == "" {
-		return nil, fmt.Errorf("%w: a slave needs its taskset, slave and worker keys, working copy and output directory", ErrConfig)
-	}
-	setDur(&cfg.HeartbeatTTL, DefaultHeartbeatTTL)
-	setDur(&cfg.HeartbeatInterval, DefaultHeartbeatInterval)
-	cfg.Trial.defaults()
-	if cfg.Host == "" {
-		cfg.Host = host.Name()
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	s := &Slave{cfg: cfg, c: deps.Client, every: logx.Every(30*time.Second, time.Now)}
 	s.log = component(deps.Logger, "slave").With().Str("slave", cfg.Slave).Logger()

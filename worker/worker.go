@@ -41,7 +41,7 @@ type Worker struct {
 	current atomic.Value
 }
 
-// New checks cfg, fills its defaults and returns a worker.
+// New fills the defaults of cfg, checks it and returns a worker.
 func New(cfg Config, deps Deps) (*Worker, error) {
 	if deps.Client == nil {
 		return nil, fmt.Errorf("%w: a worker needs a Redis client", ErrConfig)
@@ -49,6 +49,7 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = deps.Client.Keys.Namespace()
 	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -228,7 +229,7 @@ func (w *Worker) noteOldCopies() {
 
 // pruneLogs removes the full outputs of tasksets older than KeepLogs.
 func (w *Worker) pruneLogs() {
-	if w.cfg.KeepLogs < 0 {
+	if w.cfg.KeepAllLogs {
 		return
 	}
 	dir := filepath.Join(w.cfg.WorkingDir, logsDir)

@@ -25,6 +25,10 @@ func activesAction(c *cli.Context) error {
 	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
+	var cfg jsonConfig
+	if err := loadFlags(c, &cfg); err != nil {
+		return err
+	}
 	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
 		return err
@@ -34,7 +38,7 @@ func activesAction(c *cli.Context) error {
 	if err != nil {
 		return clientErr(err)
 	}
-	if c.Bool("json") {
+	if cfg.JSON {
 		return printJSON(c.App.Writer, as)
 	}
 	now := time.Now()

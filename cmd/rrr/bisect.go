@@ -32,12 +32,20 @@ func bisectCommand() *cli.Command {
 	}
 }
 
+// bisectCmdConfig is the configuration of `rrr bisect`: the taskset flags
+// of `rrr start`, and the results store.
+type bisectCmdConfig struct {
+	tasksetFlagsConfig
+	ResultsDir string `flag:"results-dir"` // read by newClient
+}
+
 func bisectAction(c *cli.Context) error {
 	// The flags of rrr start, read and checked as it does (.rrr.yml too).
-	_, base, err := tasksetArgs(c)
-	if err != nil {
+	var cfg bisectCmdConfig
+	if _, err := tasksetArgs(c, &cfg); err != nil {
 		return err
 	}
+	base := cfg.spec()
 	args, err := positional(c, 2, 2, "KEY SPEC")
 	if err != nil {
 		return err

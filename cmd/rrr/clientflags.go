@@ -123,95 +123,79 @@ func applyProjectFile(c *cli.Context) (*config.File, error) {
 	return f, nil
 }
 
+// tasksetFlagsConfig is the configuration of tasksetFlags. Zero is
+// refused where it means nothing (--max-trials, the spec timeouts) rather
+// than taken as the default; --max-workers and --max-failures 0 mean no
+// limit, an unset --batch-target or --partition-target lets rrr pick it.
+type tasksetFlagsConfig struct {
+	TrialCommand       string        `flag:"trial-command"`
+	Runner             string        `flag:"runner"`
+	BatchTarget        time.Duration `flag:"batch-target" min:"1ns" unset:"ok"`
+	PartitionTarget    time.Duration `flag:"partition-target" min:"1ns" unset:"ok"`
+	SetupCommand       string        `flag:"setup-command"`
+	Format             string        `flag:"format"`
+	SlaveCommand       string        `flag:"slave-command"`
+	WorkerType         string        `flag:"worker-type"`
+	MaxWorkers         int           `flag:"max-workers" min:"0"`
+	MaxTrials          int           `flag:"max-trials" min:"1"`
+	MaxFailures        int           `flag:"max-failures" min:"0"`
+	TasksetClass       string        `flag:"taskset-class"`
+	UnknownSpecTimeout time.Duration `flag:"unknown-spec-timeout" min:"1s"`
+	LeastTimeout       time.Duration `flag:"least-timeout" min:"1s"`
+	RsyncRemotePath    string        `flag:"rsync-remote-path"`
+	RsyncName          string        `flag:"rsync-name"` // "" means $USER (client.Prepare)
+	RsyncOptions       string        `flag:"rsync-options"`
+	Dir                string        `flag:"dir"`
+}
+
+// waitFlagsConfig is the configuration of waitFlags.
+type waitFlagsConfig struct {
+	JUnit            string        `flag:"junit"`
+	Timeout          time.Duration `flag:"timeout"` // 0: no limit
+	NoCancelOnSignal bool          `flag:"no-cancel-on-signal"`
+	RequireTests     bool          `flag:"require-tests"`
+}
+
 // tasksetArgs reads what `start` and `local` share: .rrr.yml, the SPEC
-// arguments (else the file's specs:), the taskset flags and --timeout.
-func tasksetArgs(c *cli.Context) ([]string, schema.TasksetSpec, error) {
+// arguments (else the file's specs:), then every flag of the command into
+// the configuration struct dst points to.
+func tasksetArgs(c *cli.Context, dst any) ([]string, error) {
 	file, err := applyProjectFile(c)
 	if err != nil {
-		return nil, schema.TasksetSpec{}, err
+		return nil, err
 	}
 	patterns, err := positional(c, 0, -1, "[SPEC...]")
 	if err != nil {
-		return nil, schema.TasksetSpec{}, err
+		return nil, err
 	}
 	if len(patterns) == 0 {
 		patterns = file.Specs
 	}
-	spec, err := tasksetSpec(c)
-	if err != nil {
-		return nil, schema.TasksetSpec{}, err
+	if err := loadFlags(c, dst); err != nil {
+		return nil, err
 	}
-	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
-		return nil, schema.TasksetSpec{}, err
-	}
-	if _, err := batchTarget(c); err != nil {
-		return nil, schema.TasksetSpec{}, err
-	}
-	if _, err := partitionTarget(c); err != nil {
-		return nil, schema.TasksetSpec{}, err
-	}
-	return patterns, spec, nil
+	return patterns, nil
 }
 
-// batchTarget reads --batch-target: 0 when unset (rrr picks it), else more
-// than zero.
-func batchTarget(c *cli.Context) (time.Duration, error) {
-	if c.String("batch-target") == "" {
-		return 0, nil
-	}
-	return durationAtLeast(c, "batch-target", time.Nanosecond)
-}
-
-// partitionTarget reads --partition-target: 0 when unset (rrr picks it),
-// else more than zero.
-func partitionTarget(c *cli.Context) (time.Duration, error) {
-	if c.String("partition-target") == "" {
-		return 0, nil
-	}
-	return durationAtLeast(c, "partition-target", time.Nanosecond)
-}
-
-// tasksetSpec reads the taskset flags (after applyProjectFile). Zero is
-// refused where it means nothing (--max-trials, the spec timeouts) rather
-// than taken as the default; --max-workers 0 means no limit.
-func tasksetSpec(c *cli.Context) (schema.TasksetSpec, error) {
-	unknown, err := durationAtLeast(c, "unknown-spec-timeout", time.Second)
-	if err != nil {
-		return schema.TasksetSpec{}, err
-	}
-	least, err := durationAtLeast(c, "least-timeout", time.Second)
-	if err != nil {
-		return schema.TasksetSpec{}, err
-	}
-	maxTrials, err := intAtLeast(c, "max-trials", 1)
-	if err != nil {
-		return schema.TasksetSpec{}, err
-	}
-	maxWorkers, err := intAtLeast(c, "max-workers", 0)
-	if err != nil {
-		return schema.TasksetSpec{}, err
-	}
-	maxFailures, err := intAtLeast(c, "max-failures", 0)
-	if err != nil {
-		return schema.TasksetSpec{}, err
-	}
+// spec is the taskset the flags describe.
+func (f tasksetFlagsConfig) spec() schema.TasksetSpec {
 	return schema.TasksetSpec{
-		RsyncName:          c.String("rsync-name"), // "" means $USER (client.Prepare)
-		SetupCommand:       c.String("setup-command"),
-		SlaveCommand:       c.String("slave-command"),
-		TrialCommand:       c.String("trial-command"),
-		Runner:             c.String("runner"),
-		ResultFormat:       c.String("format"),
-		WorkerType:         c.String("worker-type"),
-		MaxWorkers:         maxWorkers,
-		MaxTrials:          maxTrials,
-		MaxFailures:        maxFailures,
-		TasksetClass:       c.String("taskset-class"),
-		UnknownSpecTimeout: unknown,
-		LeastTimeout:       least,
-		RsyncRemotePath:    c.String("rsync-remote-path"),
-		RsyncOptions:       c.String("rsync-options"),
-	}, nil
+		RsyncName:          f.RsyncName,
+		SetupCommand:       f.SetupCommand,
+		SlaveCommand:       f.SlaveCommand,
+		TrialCommand:       f.TrialCommand,
+		Runner:             f.Runner,
+		ResultFormat:       f.Format,
+		WorkerType:         f.WorkerType,
+		MaxWorkers:         f.MaxWorkers,
+		MaxTrials:          f.MaxTrials,
+		MaxFailures:        f.MaxFailures,
+		TasksetClass:       f.TasksetClass,
+		UnknownSpecTimeout: f.UnknownSpecTimeout,
+		LeastTimeout:       f.LeastTimeout,
+		RsyncRemotePath:    f.RsyncRemotePath,
+		RsyncOptions:       f.RsyncOptions,
+	}
 }
 
 // newClient connects to Redis and builds the client of the commands;
@@ -298,19 +282,15 @@ func isTerminal(w io.Writer) bool {
 
 // waitAndReport waits for key, prints the summary, writes the JUnit report
 // and returns the exit of the verdict.
-func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key string, ints <-chan os.Signal) error {
-	timeout, err := parseDuration("timeout", c.String("timeout"))
-	if err != nil {
-		return err
-	}
-	junitPath := c.String("junit")
+func waitAndReport(ctx context.Context, c *cli.Context, cfg waitFlagsConfig, cl *client.Client, key string, ints <-chan os.Signal) error {
+	junitPath := cfg.JUnit
 	if junitPath != "" {
 		if st, err := os.Stat(filepath.Dir(junitPath)); err != nil || !st.IsDir() {
 			return usagef("--junit %s: its directory does not exist", junitPath)
 		}
 	}
 	o, err := cl.Wait(ctx, key, client.WaitOptions{
-		Timeout: timeout, Interrupts: ints, CancelOnSignal: !c.Bool("no-cancel-on-signal"),
+		Timeout: cfg.Timeout, Interrupts: ints, CancelOnSignal: !cfg.NoCancelOnSignal,
 		TTY: isTerminal(c.App.ErrWriter),
 	})
 	if err != nil {
@@ -319,7 +299,7 @@ func waitAndReport(ctx context.Context, c *cli.Context, cl *client.Client, key s
 	// A green run that tested nothing is loud, and with --require-tests
 	// (on in CI) it fails.
 	warn := ""
-	if c.Bool("require-tests") {
+	if cfg.RequireTests {
 		client.RequireTests(o)
 	} else if why := client.TestedNothing(o.Snapshot); why != "" && o.Verdict == model.Succeeded {
 		warn = fmt.Sprintf("rrr: warning: %s succeeded, but %s; --require-tests (on when $CI is set) makes this exit 4\n", key, why)

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/urfave/cli/v2"
 )
 
 // parseDuration reads a time flag: a Go duration ("90s", "5m", "1h30m") or
@@ -27,29 +25,24 @@ func parseDuration(flag, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// durationAtLeast reads a time flag for which zero means nothing: a value
-// below min (zero and an empty value included) is a usage error naming the
-// flag, never replaced by a default behind the person's back.
-func durationAtLeast(c *cli.Context, flag string, min time.Duration) (time.Duration, error) {
-	d, err := parseDuration(flag, c.String(flag))
-	if err != nil {
-		return 0, err
+// checkDuration refuses a time flag below min (zero and an empty value
+// included, when min is more than zero), naming the flag and the text
+// given: zero is never replaced by a default behind the person's back.
+func checkDuration(flag, given string, d, min time.Duration) error {
+	if d >= min {
+		return nil
 	}
-	if d < min {
-		if min <= time.Nanosecond {
-			return 0, usagef("--%s %q: must be more than zero", flag, c.String(flag))
-		}
-		return 0, usagef("--%s %q: must be at least %s", flag, c.String(flag), min)
+	if min <= time.Nanosecond {
+		return usagef("--%s %q: must be more than zero", flag, given)
 	}
-	return d, nil
+	return usagef("--%s %q: must be at least %s", flag, given, min)
 }
 
-// intAtLeast reads a number flag and refuses a value below min, naming
-// the flag; what 0 means, where it is allowed, is in the flag's usage.
-func intAtLeast(c *cli.Context, flag string, min int) (int, error) {
-	n := c.Int(flag)
+// checkInt refuses a number flag below min, naming the flag; what 0
+// means, where it is allowed, is in the flag's usage.
+func checkInt(flag string, n, min int) error {
 	if n < min {
-		return 0, usagef("--%s %d: give %d or more", flag, n, min)
+		return usagef("--%s %d: give %d or more", flag, n, min)
 	}
-	return n, nil
+	return nil
 }

@@ -35,28 +35,32 @@ func flakyCommand() *cli.Command {
 	}
 }
 
+// flakyCmdConfig is the configuration of `rrr flaky`.
+type flakyCmdConfig struct {
+	TasksetClass string `flag:"taskset-class"`
+	Runs         int    `flag:"runs" min:"1"`
+	Limit        int    `flag:"limit" min:"0"` // 0: no limit
+	jsonConfig
+}
+
 func flakyAction(c *cli.Context) error {
 	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	runs, err := intAtLeast(c, "runs", 1)
-	if err != nil {
+	var cfg flakyCmdConfig
+	if err := loadFlags(c, &cfg); err != nil {
 		return err
 	}
-	if runs > schema.HistoryRuns {
-		return usagef("--runs %d: give at most %d (the runs the history keeps)", runs, schema.HistoryRuns)
+	if cfg.Runs > schema.HistoryRuns {
+		return usagef("--runs %d: give at most %d (the runs the history keeps)", cfg.Runs, schema.HistoryRuns)
 	}
-	limit, err := intAtLeast(c, "limit", 0)
-	if err != nil {
-		return err
-	}
-	class := c.String("taskset-class")
+	class := cfg.TasksetClass
 	return withClient(c, func(cl *client.Client) error {
-		specs, err := cl.Flaky(c.Context, class, runs, limit)
+		specs, err := cl.Flaky(c.Context, class, cfg.Runs, cfg.Limit)
 		if err != nil {
 			return clientErr(err)
 		}
-		if c.Bool("json") {
+		if cfg.JSON {
 			return printJSON(c.App.Writer, specs)
 		}
 		client.WriteFlaky(c.App.Writer, class, specs)

@@ -37,7 +37,8 @@ func globalFlags() []cli.Flag {
 
 // logger builds the process logger from the global flags, on stderr.
 func logger(c *cli.Context) (zerolog.Logger, error) {
-	l, err := logx.New(c.App.ErrWriter, c.String("log-level"), c.String("log-format"))
+	g := globals(c)
+	l, err := logx.New(c.App.ErrWriter, g.LogLevel, g.LogFormat)
 	if err != nil {
 		return l, usagef("%v", err)
 	}
@@ -49,8 +50,8 @@ func logger(c *cli.Context) (zerolog.Logger, error) {
 
 // redisConfig is the Redis connection of the global flags.
 func redisConfig(c *cli.Context) redisx.Config {
-	return redisx.Config{URL: c.String("redis"), TLS: redisx.TLSFiles{
-		CA: c.String("redis-ca"), Cert: c.String("redis-cert"), Key: c.String("redis-key")}}
+	g := globals(c)
+	return redisx.Config{URL: g.Redis, TLS: redisx.TLSFiles{CA: g.RedisCA, Cert: g.RedisCert, Key: g.RedisKey}}
 }
 
 // connect opens Redis from the global flags; an unreachable Redis exits
@@ -68,12 +69,9 @@ func redisWaitFlag() cli.Flag {
 
 // connectWaiting is connect for a long-lived part: an unreachable Redis
 // is tried again, with a warning, for --redis-wait; a bad URL, bad TLS
-// files or another protocol version fail at once.
-func connectWaiting(ctx context.Context, c *cli.Context, log zerolog.Logger) (*redis.Client, *schema.Client, error) {
-	wait, err := parseDuration("redis-wait", c.String("redis-wait"))
-	if err != nil {
-		return nil, nil, err
-	}
+// files or another protocol version fail at once. wait is the part's
+// --redis-wait (partConfig).
+func connectWaiting(ctx context.Context, c *cli.Context, wait time.Duration, log zerolog.Logger) (*redis.Client, *schema.Client, error) {
 	cfg := redisConfig(c)
 	deadline := time.Now().Add(wait)
 	delay := 250 * time.Millisecond

@@ -63,30 +63,36 @@ func localCommand() *cli.Command {
 	}
 }
 
+// localCmdConfig is the configuration of `rrr local`.
+type localCmdConfig struct {
+	tasksetFlagsConfig
+	Slaves     int    `flag:"slaves" min:"1"`
+	ResultsDir string `flag:"results-dir"`
+	waitFlagsConfig
+	localWebConfig
+}
+
 func localAction(c *cli.Context) error {
-	patterns, spec, err := tasksetArgs(c)
+	var cfg localCmdConfig
+	patterns, err := tasksetArgs(c, &cfg)
 	if err != nil {
 		return err
 	}
+	spec := cfg.spec()
 	spec.WorkerType, spec.MaxWorkers = schema.DefaultWorkerType, 0
 	spec.RsyncRemotePath, spec.RsyncOptions = "", ""
-	if _, err := intAtLeast(c, "slaves", 1); err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(c.String("dir"))
+	dir, err := filepath.Abs(cfg.Dir)
 	if err != nil {
-		return usagef("--dir %s: %v", c.String("dir"), err)
+		return usagef("--dir %s: %v", cfg.Dir, err)
 	}
-	target, _ := batchTarget(c)      // checked by tasksetArgs
-	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
 	opt := client.StartOptions{Dir: dir, Patterns: patterns, Taskset: spec, NoUpload: true,
-		Slaves: c.Int("slaves"), BatchTarget: target, PartitionTarget: ptarget}
+		Slaves: cfg.Slaves, BatchTarget: cfg.BatchTarget, PartitionTarget: cfg.PartitionTarget}
 	if _, _, err := client.Prepare(opt); err != nil {
 		return clientErr(err)
 	}
-	results, err := filepath.Abs(c.String("results-dir"))
+	results, err := filepath.Abs(cfg.ResultsDir)
 	if err != nil {
-		return usagef("--results-dir %s: %v", c.String("results-dir"), err)
+		return usagef("--results-dir %s: %v", cfg.ResultsDir, err)
 	}
 	log, err := logger(c)
 	if err != nil {
@@ -101,16 +107,17 @@ func localAction(c *cli.Context) error {
 	}
 	redis.SetLogger(loopx.RedisLogger(partsLog))
 
+	g := globals(c)
 	l, err := startLocal(c.Context, localConfig{
-		dir: dir, results: results, slaves: c.Int("slaves"), namespace: c.String("namespace"),
+		dir: dir, results: results, slaves: cfg.Slaves, namespace: g.Namespace,
 		class: spec.TasksetClass, log: partsLog,
-		slaveEnv: []string{"RRR_LOG_LEVEL=" + partsLog.GetLevel().String(), "RRR_LOG_FORMAT=" + c.String("log-format")},
+		slaveEnv: []string{"RRR_LOG_LEVEL=" + partsLog.GetLevel().String(), "RRR_LOG_FORMAT=" + g.LogFormat},
 	})
 	if err != nil {
 		return exitf(exitInfra, "%v", err)
 	}
 	defer l.stop()
-	webURL, stopWeb, err := localWeb(c, l.sc, partsLog, results)
+	webURL, stopWeb, err := localWeb(c, cfg.localWebConfig, l.sc, partsLog, results)
 	if err != nil {
 		return err
 	}
@@ -127,7 +134,7 @@ func localAction(c *cli.Context) error {
 	if webURL != "" {
 		fmt.Fprintf(c.App.ErrWriter, "rrr: watch it at %s\n", webPage(webURL, key))
 	}
-	verdict := waitAndReport(c.Context, c, cl, key, sigs)
+	verdict := waitAndReport(c.Context, c, cfg.waitFlagsConfig, cl, key, sigs)
 	if err := l.keep(key); err != nil {
 		fmt.Fprintln(c.App.ErrWriter, "rrr:", err)
 	} else if id, ok := l.sc.Keys.TasksetID(key); ok {
@@ -137,6 +144,8 @@ func localAction(c *cli.Context) error {
 	return verdict
 }
 
+// localConfig is the embedded fleet's (startLocal), not the command's
+// (localCmdConfig).
 type localConfig struct {
 	dir, results, namespace, class string
 	slaves                         int

@@ -23,6 +23,10 @@ func nodesAction(c *cli.Context) error {
 	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
+	var cfg jsonConfig
+	if err := loadFlags(c, &cfg); err != nil {
+		return err
+	}
 	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
 		return err
@@ -32,7 +36,7 @@ func nodesAction(c *cli.Context) error {
 	if err != nil {
 		return clientErr(err)
 	}
-	if c.Bool("json") {
+	if cfg.JSON {
 		return printJSON(c.App.Writer, live)
 	}
 	client.WriteNodes(c.App.Writer, cl.Schema.Keys, live, dead)

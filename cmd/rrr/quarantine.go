@@ -85,20 +85,42 @@ func specArgs(c *cli.Context) ([]string, error) {
 	return specs, nil
 }
 
+// classConfig is the flag of every quarantine command.
+type classConfig struct {
+	TasksetClass string `flag:"taskset-class"`
+}
+
+// quarantineAddConfig is the configuration of `rrr quarantine add`.
+type quarantineAddConfig struct {
+	classConfig
+	Reason  string `flag:"reason"`  // required
+	Expires string `flag:"expires"` // parseExpiry: days, a duration or seconds
+}
+
+// quarantineListConfig is the configuration of `rrr quarantine list`.
+type quarantineListConfig struct {
+	classConfig
+	jsonConfig
+}
+
 func quarantineAddAction(c *cli.Context) error {
 	specs, err := specArgs(c)
 	if err != nil {
 		return err
 	}
-	reason := strings.TrimSpace(c.String("reason"))
+	var cfg quarantineAddConfig
+	if err := loadFlags(c, &cfg); err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(cfg.Reason)
 	if reason == "" {
 		return usagef("--reason is required: say why the specs are quarantined (an issue, who looks at it)")
 	}
-	ttl, err := parseExpiry("expires", c.String("expires"))
+	ttl, err := parseExpiry("expires", cfg.Expires)
 	if err != nil {
 		return err
 	}
-	class := c.String("taskset-class")
+	class := cfg.TasksetClass
 	return withClient(c, func(cl *client.Client) error {
 		e, err := cl.Schema.AddQuarantine(c.Context, class, specs, reason, os.Getenv("USER"), ttl)
 		if err != nil {
@@ -119,13 +141,17 @@ func quarantineListAction(c *cli.Context) error {
 	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	class := c.String("taskset-class")
+	var cfg quarantineListConfig
+	if err := loadFlags(c, &cfg); err != nil {
+		return err
+	}
+	class := cfg.TasksetClass
 	return withClient(c, func(cl *client.Client) error {
 		q, now, err := cl.Schema.QuarantineOf(c.Context, class)
 		if err != nil {
 			return clientErr(err)
 		}
-		if c.Bool("json") {
+		if cfg.JSON {
 			return printJSON(c.App.Writer, q)
 		}
 		client.WriteQuarantine(c.App.Writer, class, q, now)
@@ -138,7 +164,11 @@ func quarantineRemoveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	class := c.String("taskset-class")
+	var cfg classConfig
+	if err := loadFlags(c, &cfg); err != nil {
+		return err
+	}
+	class := cfg.TasksetClass
 	return withClient(c, func(cl *client.Client) error {
 		removed, err := cl.Schema.RemoveQuarantine(c.Context, class, specs)
 		if err != nil {

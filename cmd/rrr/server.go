@@ -113,6 +113,87 @@ func persisterCommand() *cli.Command {
 	}
 }
 
+// partConfig is the flag of every long-lived part.
+type partConfig struct {
+	RedisWait time.Duration `flag:"redis-wait"`
+}
+
+type dispatcherFlagsConfig struct {
+	Interval time.Duration `flag:"interval" min:"1ns"`
+}
+
+type arbiterFlagsConfig struct {
+	SweepInterval time.Duration `flag:"sweep-interval" min:"1ns"`
+	WatchInterval time.Duration `flag:"watch-interval" min:"1ns"`
+}
+
+type persisterFlagsConfig struct {
+	ResultsDir string        `flag:"results-dir"` // "" means defaultResultsDir, with a warning
+	Keep       time.Duration `flag:"keep" min:"1ns"`
+}
+
+type consumerFlagsConfig struct {
+	ConsumerID string `flag:"consumer-id"`
+}
+
+type rsyncInfoConfig struct {
+	RsyncRemotePath string `flag:"rsync-remote-path"`
+	RsyncOptions    string `flag:"rsync-options"`
+}
+
+// serverConfig is the configuration of `rrr server`, and of the loop
+// commands, which have a part of its flags (the rest stay zero).
+type serverConfig struct {
+	partConfig
+	dispatcherFlagsConfig
+	arbiterFlagsConfig
+	persisterFlagsConfig
+	consumerFlagsConfig
+	rsyncInfoConfig
+	serverWebConfig
+}
+
+type dispatcherCmdConfig struct {
+	partConfig
+	dispatcherFlagsConfig
+}
+
+type arbiterCmdConfig struct {
+	partConfig
+	arbiterFlagsConfig
+	consumerFlagsConfig
+}
+
+type persisterCmdConfig struct {
+	partConfig
+	persisterFlagsConfig
+	consumerFlagsConfig
+}
+
+// loopsConfig reads the flags of the loop command name into the server's
+// configuration.
+func loopsConfig(c *cli.Context, name string) (serverConfig, error) {
+	var cfg serverConfig
+	var err error
+	switch name {
+	case "dispatcher":
+		var d dispatcherCmdConfig
+		err = loadFlags(c, &d)
+		cfg.partConfig, cfg.dispatcherFlagsConfig = d.partConfig, d.dispatcherFlagsConfig
+	case "arbiter":
+		var a arbiterCmdConfig
+		err = loadFlags(c, &a)
+		cfg.partConfig, cfg.arbiterFlagsConfig, cfg.consumerFlagsConfig = a.partConfig, a.arbiterFlagsConfig, a.consumerFlagsConfig
+	case "persister":
+		var p persisterCmdConfig
+		err = loadFlags(c, &p)
+		cfg.partConfig, cfg.persisterFlagsConfig, cfg.consumerFlagsConfig = p.partConfig, p.persisterFlagsConfig, p.consumerFlagsConfig
+	default:
+		err = loadFlags(c, &cfg)
+	}
+	return cfg, err
+}
+
 // loop is a server loop: New'd and ready to Run.
 type loop interface{ Run(context.Context) error }
 
@@ -125,21 +206,14 @@ func runLoops(c *cli.Context, name string, which int) error {
 	if err != nil {
 		return err
 	}
-	durations := map[string]time.Duration{}
-	for _, f := range []string{"interval", "sweep-interval", "watch-interval", "keep"} {
-		if !hasFlag(c, f) {
-			continue
-		}
-		d, err := durationAtLeast(c, f, time.Nanosecond)
-		if err != nil {
-			return err
-		}
-		durations[f] = d
+	cfg, err := loopsConfig(c, name)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := stopOnSignals(log)
 	defer stop()
-	rdb, sc, err := connectWaiting(ctx, c, log)
+	rdb, sc, err := connectWaiting(ctx, c, cfg.RedisWait, log)
 	if err != nil {
 		return err
 	}
@@ -147,14 +221,14 @@ func runLoops(c *cli.Context, name string, which int) error {
 	log.Info().Str("command", name).Str("redis", redisx.Redact(c.String("redis"))).Str("namespace", sc.Keys.Namespace()).
 		Int("pid", os.Getpid()).Str("version", version.Get().String()).Msg("rrr " + name + " starting")
 
-	if err := writeRsyncInfo(ctx, c, sc, log); err != nil {
+	if err := writeRsyncInfo(ctx, c, cfg.rsyncInfoConfig, sc, log); err != nil {
 		return err
 	}
-	loops, err := buildLoops(c, which, sc, log, durations)
+	loops, err := buildLoops(cfg, which, sc, log)
 	if err != nil {
 		return err
 	}
-	web, err := serverWeb(ctx, c, sc, log)
+	web, err := serverWeb(ctx, c, cfg, sc, log)
 	if err != nil {
 		return err
 	}
@@ -173,18 +247,18 @@ func hasFlag(c *cli.Context, name string) bool {
 	return false
 }
 
-func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger, d map[string]time.Duration) ([]loop, error) {
+func buildLoops(cfg serverConfig, which int, sc *schema.Client, log zerolog.Logger) ([]loop, error) {
 	var loops []loop
 	if which&loopDispatcher != 0 {
-		l, err := dispatcher.New(dispatcher.Config{Interval: d["interval"]}, dispatcher.Deps{Client: sc, Log: log})
+		l, err := dispatcher.New(dispatcher.Config{Interval: cfg.Interval}, dispatcher.Deps{Client: sc, Log: log})
 		if err != nil {
 			return nil, usagef("%v", err)
 		}
 		loops = append(loops, l)
 	}
 	if which&loopArbiter != 0 {
-		l, err := arbiter.New(arbiter.Config{ConsumerID: c.String("consumer-id"), SweepInterval: d["sweep-interval"],
-			WatchInterval: d["watch-interval"]},
+		l, err := arbiter.New(arbiter.Config{ConsumerID: cfg.ConsumerID, SweepInterval: cfg.SweepInterval,
+			WatchInterval: cfg.WatchInterval},
 			arbiter.Deps{Client: sc, Log: log})
 		if err != nil {
 			return nil, usagef("%v", err)
@@ -192,14 +266,14 @@ func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger
 		loops = append(loops, l)
 	}
 	if which&loopPersister != 0 {
-		dir := c.String("results-dir")
+		dir := cfg.ResultsDir
 		if dir == "" {
 			dir = defaultResultsDir
 			abs, _ := filepath.Abs(dir)
 			log.Warn().Str("results_dir", abs).
 				Msg("no --results-dir given: storing finished tasksets in ./" + defaultResultsDir + " (set --results-dir or RRR_RESULTS_DIR to keep them elsewhere)")
 		}
-		l, err := persister.New(persister.Config{ResultsDir: dir, Keep: d["keep"], ConsumerID: c.String("consumer-id")},
+		l, err := persister.New(persister.Config{ResultsDir: dir, Keep: cfg.Keep, ConsumerID: cfg.ConsumerID},
 			persister.Deps{Client: sc, Log: log})
 		if err != nil {
 			return nil, exitf(exitInfra, "%v", err)
@@ -211,15 +285,15 @@ func buildLoops(c *cli.Context, which int, sc *schema.Client, log zerolog.Logger
 
 // writeRsyncInfo publishes the fleet's rsync defaults, when given, for
 // clients and workers whose own flags are unset ($NS:rsync_info in docs/protocol.md).
-func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log zerolog.Logger) error {
+func writeRsyncInfo(ctx context.Context, c *cli.Context, cfg rsyncInfoConfig, sc *schema.Client, log zerolog.Logger) error {
 	if !hasFlag(c, "rsync-remote-path") {
 		return nil
 	}
 	var pairs []string
-	if v := c.String("rsync-remote-path"); v != "" {
+	if v := cfg.RsyncRemotePath; v != "" {
 		pairs = append(pairs, schema.FRsyncRemotePath, v)
 	}
-	if v := c.String("rsync-options"); v != "" {
+	if v := cfg.RsyncOptions; v != "" {
 		pairs = append(pairs, schema.FRsyncOptions, v)
 	}
 	if len(pairs) == 0 {
@@ -235,8 +309,8 @@ func writeRsyncInfo(ctx context.Context, c *cli.Context, sc *schema.Client, log 
 	if err != nil {
 		return exitf(exitInfra, "write rsync defaults to %s: %v", sc.Keys.RsyncInfo(), err)
 	}
-	log.Info().Str("key", sc.Keys.RsyncInfo()).Str("rsync_remote_path", c.String("rsync-remote-path")).
-		Str("rsync_options", c.String("rsync-options")).Msg("published the fleet's rsync defaults")
+	log.Info().Str("key", sc.Keys.RsyncInfo()).Str("rsync_remote_path", cfg.RsyncRemotePath).
+		Str("rsync_options", cfg.RsyncOptions).Msg("published the fleet's rsync defaults")
 	return nil
 }
 

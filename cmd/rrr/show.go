@@ -38,23 +38,35 @@ func showCommand() *cli.Command {
 	}
 }
 
+// showCmdConfig is the configuration of `rrr show`.
+type showCmdConfig struct {
+	JSON       bool   `flag:"json"`
+	Verbose    bool   `flag:"verbose"`
+	ShowErrors bool   `flag:"show-errors"`
+	ResultsDir string `flag:"results-dir"` // also read by newClient
+}
+
 func showAction(c *cli.Context) error {
 	args, err := positional(c, 1, 1, "KEY")
 	if err != nil {
+		return err
+	}
+	var cfg showCmdConfig
+	if err := loadFlags(c, &cfg); err != nil {
 		return err
 	}
 	key, err := resolveKey(c, args[0])
 	if err != nil {
 		return err
 	}
-	opt := model.LoadOptions{Output: c.Bool("verbose") || c.Bool("show-errors"), Logs: c.Bool("verbose")}
+	opt := model.LoadOptions{Output: cfg.Verbose || cfg.ShowErrors, Logs: cfg.Verbose}
 	now := time.Now()
 	var s *model.Snapshot
 	cl, rdb, err := newClient(c.Context, c)
 	if err != nil {
 		// Redis is down: a persisted taskset can still be shown.
-		dir := c.String("results-dir")
-		id, _ := schema.NewKeys(c.String("namespace")).TasksetID(key)
+		dir := cfg.ResultsDir
+		id, _ := schema.NewKeys(globals(c).Namespace).TasksetID(key)
 		if dir == "" {
 			return err
 		}
@@ -73,14 +85,14 @@ func showAction(c *cli.Context) error {
 			now = t
 		}
 	}
-	if c.Bool("json") {
+	if cfg.JSON {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(s); err != nil {
 			return exitf(exitInfra, "show %s: %v", key, err)
 		}
 	} else {
-		client.WriteShow(c.App.Writer, s, client.ShowOptions{Verbose: c.Bool("verbose"), ShowErrors: c.Bool("show-errors"), Now: now})
+		client.WriteShow(c.App.Writer, s, client.ShowOptions{Verbose: cfg.Verbose, ShowErrors: cfg.ShowErrors, Now: now})
 	}
 	if code := model.VerdictOf(s.Taskset).ExitCode(); code != exitOK {
 		return exitf(code, "")

@@ -45,15 +45,27 @@ func startCommand() *cli.Command {
 	}
 }
 
+// startCmdConfig is the configuration of `rrr start`.
+type startCmdConfig struct {
+	tasksetFlagsConfig
+	Wait        bool   `flag:"wait"`
+	RerunFailed string `flag:"rerun-failed"`
+	RetryOf     string `flag:"retry-of"`
+	BuildID     string `flag:"build-id"`
+	ResultsDir  string `flag:"results-dir"` // read by newClient
+	waitFlagsConfig
+	WebURL string `flag:"web-url"`
+}
+
 func startAction(c *cli.Context) error {
-	patterns, spec, err := tasksetArgs(c)
+	var cfg startCmdConfig
+	patterns, err := tasksetArgs(c, &cfg)
 	if err != nil {
 		return err
 	}
-	target, _ := batchTarget(c)      // checked by tasksetArgs
-	ptarget, _ := partitionTarget(c) // checked by tasksetArgs
-	opt := client.StartOptions{Dir: c.String("dir"), Patterns: patterns, Taskset: spec, BatchTarget: target, PartitionTarget: ptarget}
-	rerun, retryOf := c.String("rerun-failed"), c.String("retry-of")
+	opt := client.StartOptions{Dir: cfg.Dir, Patterns: patterns, Taskset: cfg.spec(),
+		BatchTarget: cfg.BatchTarget, PartitionTarget: cfg.PartitionTarget}
+	rerun, retryOf := cfg.RerunFailed, cfg.RetryOf
 	switch {
 	case rerun != "" && retryOf != "":
 		return usagef("--rerun-failed %s and --retry-of %s: give one of them", rerun, retryOf)
@@ -62,7 +74,7 @@ func startAction(c *cli.Context) error {
 	case rerun != "" && rerun != autoRerun && c.Args().Len() > 0:
 		return usagef("--rerun-failed %s takes the spec files of that taskset: give no SPEC", rerun)
 	}
-	opt.Taskset.BuildID = c.String("build-id")
+	opt.Taskset.BuildID = cfg.BuildID
 	if opt.Taskset.BuildID == "" {
 		opt.Taskset.BuildID = client.BuildFromEnv(os.Getenv)
 	}
@@ -116,11 +128,11 @@ func startAction(c *cli.Context) error {
 		return clientErr(err)
 	}
 	fmt.Fprintln(c.App.Writer, key)
-	printWebURL(ctx, c, cl.Schema, key)
-	if !c.Bool("wait") {
+	printWebURL(ctx, c, cfg.WebURL, cl.Schema, key)
+	if !cfg.Wait {
 		return nil
 	}
-	return waitAndReport(ctx, c, cl, key, ints)
+	return waitAndReport(ctx, c, cfg.waitFlagsConfig, cl, key, ints)
 }
 
 // autoRerun is the --rerun-failed that finds the taskset by the CI build.

@@ -23,8 +23,12 @@ func versionCommand() *cli.Command {
 			if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 				return err
 			}
+			var cfg jsonConfig
+			if err := loadFlags(c, &cfg); err != nil {
+				return err
+			}
 			i := version.Get()
-			if c.Bool("json") {
+			if cfg.JSON {
 				b, err := json.Marshal(i)
 				if err != nil {
 					return err

@@ -21,12 +21,20 @@ func waitforCommand() *cli.Command {
 	}
 }
 
+// waitforCmdConfig is the configuration of `rrr waitfor`.
+type waitforCmdConfig struct {
+	waitFlagsConfig
+	ResultsDir string `flag:"results-dir"` // read by newClient
+	WebURL     string `flag:"web-url"`
+}
+
 func waitforAction(c *cli.Context) error {
 	args, err := positional(c, 1, 1, "KEY")
 	if err != nil {
 		return err
 	}
-	if _, err := parseDuration("timeout", c.String("timeout")); err != nil {
+	var cfg waitforCmdConfig
+	if err := loadFlags(c, &cfg); err != nil {
 		return err
 	}
 	key, err := resolveKey(c, args[0])
@@ -40,6 +48,6 @@ func waitforAction(c *cli.Context) error {
 	defer rdb.Close()
 	sigs, stop := notifySignals()
 	defer stop()
-	printWebURL(c.Context, c, cl.Schema, key)
-	return waitAndReport(c.Context, c, cl, key, sigs)
+	printWebURL(c.Context, c, cfg.WebURL, cl.Schema, key)
+	return waitAndReport(c.Context, c, cfg.waitFlagsConfig, cl, key, sigs)
 }

@@ -35,6 +35,27 @@ func dashboardFlags() []cli.Flag {
 	}
 }
 
+// dashboardConfig is the configuration of dashboardFlags.
+type dashboardConfig struct {
+	APITokenFile    string        `flag:"api-token-file"`
+	InsecureListen  bool          `flag:"insecure-listen"`
+	AutoscaleTarget time.Duration `flag:"autoscale-target" min:"1ns"`
+}
+
+// webConfig is the configuration of `rrr web`.
+type webConfig struct {
+	Listen     string `flag:"listen"`
+	ResultsDir string `flag:"results-dir"`
+	dashboardConfig
+}
+
+// serverWebConfig is the configuration of serverWebFlags.
+type serverWebConfig struct {
+	WebListen string `flag:"web-listen"`
+	WebURL    string `flag:"web-url"`
+	dashboardConfig
+}
+
 func webCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "web",
@@ -54,6 +75,10 @@ func webCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			var cfg webConfig
+			if err := loadFlags(c, &cfg); err != nil {
+				return err
+			}
 			redis.SetLogger(loopx.RedisLogger(log))
 			ctx, stop := stopOnSignals(log)
 			defer stop()
@@ -64,7 +89,7 @@ func webCommand() *cli.Command {
 			}
 			defer rdb.Close()
 			sc := schema.NewClient(rdb, c.String("namespace"))
-			serve, _, err := startWeb(c, sc, log, c.String("listen"), c.String("results-dir"))
+			serve, _, err := startWeb(cfg.dashboardConfig, sc, log, cfg.Listen, cfg.ResultsDir)
 			if err != nil {
 				return err
 			}
@@ -87,21 +112,17 @@ func autoscaleTarget(v string) (time.Duration, error) {
 
 // startWeb checks the flags and listens on addr; serve runs the dashboard
 // until ctx ends. Used by `rrr web` and the --web-listen of server and local.
-func startWeb(c *cli.Context, sc *schema.Client, log zerolog.Logger, addr, resultsDir string) (serve func(context.Context) error, base string, err error) {
+func startWeb(cfg dashboardConfig, sc *schema.Client, log zerolog.Logger, addr, resultsDir string) (serve func(context.Context) error, base string, err error) {
 	var tokens []web.Token
-	if f := c.String("api-token-file"); f != "" {
+	if f := cfg.APITokenFile; f != "" {
 		if tokens, err = web.ReadTokens(f); err != nil {
 			return nil, "", usagef("--api-token-file: %v", err)
 		}
 	}
-	if err := web.CheckListen(addr, tokens, c.Bool("insecure-listen")); err != nil {
+	if err := web.CheckListen(addr, tokens, cfg.InsecureListen); err != nil {
 		return nil, "", usagef("%v", err)
 	}
-	target, err := autoscaleTarget(c.String("autoscale-target"))
-	if err != nil {
-		return nil, "", err
-	}
-	h, err := web.New(web.Config{ResultsDir: resultsDir, Tokens: tokens, AutoscaleTarget: target}, web.Deps{Client: sc, Log: log})
+	h, err := web.New(web.Config{ResultsDir: resultsDir, Tokens: tokens, AutoscaleTarget: cfg.AutoscaleTarget}, web.Deps{Client: sc, Log: log})
 	if err != nil {
 		return nil, "", exitf(exitInfra, "%v", err)
 	}
@@ -149,9 +170,10 @@ func webPage(base, key string) string {
 }
 
 // printWebURL tells the person where the taskset's page is, when the
-// fleet has a dashboard (--web-url, or web_url in $NS:rsync_info).
-func printWebURL(ctx context.Context, c *cli.Context, sc *schema.Client, key string) {
-	base := c.String("web-url")
+// fleet has a dashboard (webURL, from --web-url, or web_url in
+// $NS:rsync_info).
+func printWebURL(ctx context.Context, c *cli.Context, webURL string, sc *schema.Client, key string) {
+	base := webURL
 	if base == "" {
 		base, _ = sc.Field(ctx, sc.Keys.RsyncInfo(), schema.FWebURL)
 	}
@@ -162,24 +184,24 @@ func printWebURL(ctx context.Context, c *cli.Context, sc *schema.Client, key str
 
 // serverWeb is the dashboard of `rrr server --web-listen`, as a loop, and
 // publishes --web-url.
-func serverWeb(ctx context.Context, c *cli.Context, sc *schema.Client, log zerolog.Logger) ([]loop, error) {
+func serverWeb(ctx context.Context, c *cli.Context, cfg serverConfig, sc *schema.Client, log zerolog.Logger) ([]loop, error) {
 	if !hasFlag(c, "web-listen") {
 		return nil, nil
 	}
-	if u := c.String("web-url"); u != "" {
+	if u := cfg.WebURL; u != "" {
 		if err := sc.PublishRsyncInfo(ctx, schema.FWebURL, u); err != nil {
 			return nil, exitf(exitInfra, "write the dashboard URL to %s: %v", sc.Keys.RsyncInfo(), err)
 		}
 	}
-	addr := c.String("web-listen")
+	addr := cfg.WebListen
 	if addr == "" {
 		return nil, nil
 	}
-	dir := c.String("results-dir")
+	dir := cfg.ResultsDir
 	if dir == "" {
 		dir = defaultResultsDir
 	}
-	serve, _, err := startWeb(c, sc, log, addr, dir)
+	serve, _, err := startWeb(cfg.dashboardConfig, sc, log, addr, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +213,12 @@ type loopFunc func(context.Context) error
 
 func (f loopFunc) Run(ctx context.Context) error { return f(ctx) }
 
+// localWebConfig is the configuration of localWebFlags.
+type localWebConfig struct {
+	WebListen string `flag:"web-listen"`
+	dashboardConfig
+}
+
 // localWebFlags let `rrr local` serve the dashboard of its run.
 func localWebFlags() []cli.Flag {
 	return append([]cli.Flag{&cli.StringFlag{Name: "web-listen", EnvVars: []string{"RRR_WEB_LISTEN"},
@@ -199,12 +227,12 @@ func localWebFlags() []cli.Flag {
 
 // localWeb serves the dashboard of `rrr local --web-listen` until stop;
 // base is "" without --web-listen.
-func localWeb(c *cli.Context, sc *schema.Client, log zerolog.Logger, results string) (base string, stop func(), err error) {
-	addr := c.String("web-listen")
+func localWeb(c *cli.Context, cfg localWebConfig, sc *schema.Client, log zerolog.Logger, results string) (base string, stop func(), err error) {
+	addr := cfg.WebListen
 	if addr == "" {
 		return "", func() {}, nil
 	}
-	serve, base, err := startWeb(c, sc, log, addr, results)
+	serve, base, err := startWeb(cfg.dashboardConfig, sc, log, addr, results)
 	if err != nil {
 		return "", nil, err
 	}

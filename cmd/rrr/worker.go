@@ -69,6 +69,44 @@ func workerCommand() *cli.Command {
 	}
 }
 
+// workerCmdConfig is the configuration of `rrr worker`.
+type workerCmdConfig struct {
+	partConfig
+	ID                string        `flag:"id"`
+	WorkerType        string        `flag:"worker-type"`
+	Slaves            int           `flag:"slaves" min:"1"`
+	WorkingDir        string        `flag:"working-dir"`
+	RsyncRemotePath   string        `flag:"rsync-remote-path"`
+	RsyncOptions      string        `flag:"rsync-options"`
+	SetupTimeout      time.Duration `flag:"setup-timeout" min:"1ns"`
+	MaxSlaveCrashes   int           `flag:"max-slave-crashes" min:"0"` // 0: the first crash fails the taskset
+	StopGrace         time.Duration `flag:"stop-grace" min:"1ns"`
+	HeartbeatTTL      time.Duration `flag:"heartbeat-ttl" min:"1ns"`
+	HeartbeatInterval time.Duration `flag:"heartbeat-interval" min:"1ns"`
+	KeepLogs          time.Duration `flag:"keep-logs"` // 0 keeps them all
+	Host              string        `flag:"host"`
+}
+
+// workerConfig is the worker's configuration from the command line.
+func workerConfig(c *cli.Context) (workerCmdConfig, worker.Config, error) {
+	var f workerCmdConfig
+	if err := loadFlags(c, &f); err != nil {
+		return f, worker.Config{}, err
+	}
+	g := globals(c)
+	cfg := worker.Config{
+		ID: f.ID, WorkerType: f.WorkerType, Slaves: f.Slaves, Host: f.Host,
+		WorkingDir: f.WorkingDir, RsyncRemotePath: f.RsyncRemotePath, RsyncOptions: f.RsyncOptions,
+		SetupTimeout: f.SetupTimeout, StopGrace: f.StopGrace, HeartbeatTTL: f.HeartbeatTTL, HeartbeatInterval: f.HeartbeatInterval,
+		// 0 means none and for good here, rather than the default.
+		MaxSlaveCrashes: f.MaxSlaveCrashes, FailOnFirstSlaveCrash: f.MaxSlaveCrashes == 0,
+		KeepLogs: f.KeepLogs, KeepAllLogs: f.KeepLogs == 0,
+		RedisURL: g.Redis, RedisTLS: redisConfig(c).TLS, Namespace: g.Namespace,
+		SlaveEnv: []string{"RRR_LOG_LEVEL=" + g.LogLevel, "RRR_LOG_FORMAT=" + g.LogFormat},
+	}
+	return f, cfg, nil
+}
+
 func workerAction(c *cli.Context) error {
 	if _, err := positional(c, 0, 0, "no arguments"); err != nil {
 		return err
@@ -77,53 +115,23 @@ func workerAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := worker.Config{
-		ID: c.String("id"), WorkerType: c.String("worker-type"), Slaves: c.Int("slaves"), Host: c.String("host"),
-		WorkingDir: c.String("working-dir"), RsyncRemotePath: c.String("rsync-remote-path"),
-		RsyncOptions: c.String("rsync-options"), MaxSlaveCrashes: c.Int("max-slave-crashes"),
-		RedisURL: c.String("redis"), RedisTLS: redisConfig(c).TLS, Namespace: c.String("namespace"),
-		SlaveEnv: []string{"RRR_LOG_LEVEL=" + c.String("log-level"), "RRR_LOG_FORMAT=" + c.String("log-format")},
-	}
-	// Zero means nothing for these; it is refused, not taken as the default.
-	for flag, dst := range map[string]*time.Duration{
-		"setup-timeout":      &cfg.SetupTimeout,
-		"stop-grace":         &cfg.StopGrace,
-		"heartbeat-ttl":      &cfg.HeartbeatTTL,
-		"heartbeat-interval": &cfg.HeartbeatInterval,
-	} {
-		if *dst, err = durationAtLeast(c, flag, time.Nanosecond); err != nil {
-			return err
-		}
-	}
-	if cfg.KeepLogs, err = parseDuration("keep-logs", c.String("keep-logs")); err != nil {
+	flags, cfg, err := workerConfig(c)
+	if err != nil {
 		return err
 	}
-	if cfg.Slaves, err = intAtLeast(c, "slaves", 1); err != nil {
-		return err
-	}
-	if cfg.MaxSlaveCrashes, err = intAtLeast(c, "max-slave-crashes", 0); err != nil {
-		return err
-	}
-	if cfg.MaxSlaveCrashes == 0 {
-		cfg.MaxSlaveCrashes = -1 // none allowed, rather than the default
-	}
-	if cfg.KeepLogs == 0 {
-		cfg.KeepLogs = -1 // "0" keeps everything rather than meaning the default
-	}
-
 	// Bad values are usage errors, found before dialing Redis.
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.WithDefaults().Validate(); err != nil {
 		return usagef("%v", err)
 	}
 
 	ctx, cancel := context.WithCancel(c.Context)
 	defer cancel()
-	rdb, cl, err := connectWaiting(ctx, c, log)
+	rdb, cl, err := connectWaiting(ctx, c, flags.RedisWait, log)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	log.Info().Str("version", version.Get().String()).Str("redis", redisx.Redact(c.String("redis"))).Msg("rrr worker starting")
+	log.Info().Str("version", version.Get().String()).Str("redis", redisx.Redact(cfg.RedisURL)).Msg("rrr worker starting")
 	w, err := worker.New(cfg, worker.Deps{Client: cl, Logger: log})
 	if err != nil {
 		return exitf(exitInfra, "%v", err)

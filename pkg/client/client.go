@@ -133,6 +133,7 @@ func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 		return "", schema.TasksetSpec{}, fmt.Errorf("--trial-command %q with --format %s: %w: {cases} runs part of a spec file by its cases, "+
 			"and only a report that names them (go-test-json, junit as pytest writes it, or auto) tells which ran", ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
 	}
+	ts = ts.WithDefaults()
 	if err := ts.Validate(); err != nil {
 		return "", schema.TasksetSpec{}, err
 	}

@@ -27,6 +27,7 @@ func TestPlanPartitions(t *testing.T) {
 		"the partitions of big take its place, ceil(40/18) of them")
 	require.Len(t, ts.Partitions, 3)
 	require.True(t, ts.Partitions["big#p3of3"].Rest)
+	ts = ts.WithDefaults()
 	require.NoError(t, ts.Validate())
 
 	ts = schema.TasksetSpec{TrialCommand: "go test -json {cases}", Specs: []string{"big", "small"}}

@@ -44,22 +44,21 @@ const (
 
 // WithDefaults fills zero values.
 func (c ConsumerConfig) WithDefaults() ConsumerConfig {
-	if c.PopTimeout == 0 {
-		c.PopTimeout = DefaultPopTimeout
-	}
-	if c.ConsumerTTL == 0 {
-		c.ConsumerTTL = DefaultConsumerTTL
-	}
-	if c.BeatInterval == 0 {
-		c.BeatInterval = DefaultBeatInterval
-	}
-	if c.RecoverInterval == 0 {
-		c.RecoverInterval = DefaultRecoverInterval
-	}
-	if c.StopTimeout == 0 {
-		c.StopTimeout = DefaultStopTimeout
-	}
+	Default(&c.PopTimeout, DefaultPopTimeout)
+	Default(&c.ConsumerTTL, DefaultConsumerTTL)
+	Default(&c.BeatInterval, DefaultBeatInterval)
+	Default(&c.RecoverInterval, DefaultRecoverInterval)
+	Default(&c.StopTimeout, DefaultStopTimeout)
 	return c
+}
+
+// Default sets *v to def when it is the zero value: the one spelling of
+// "zero means the default" of the parts' WithDefaults methods.
+func Default[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Validate checks a filled configuration.
