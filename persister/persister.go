@@ -429,7 +429,7 @@ func (p *Persister) expire(ctx context.Context, ts string) (int, error) {
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	for _, l := range logsCmd.Val() {
-		keys = append(keys, l, schema.WorkerLogText(l))
+		keys = append(keys, l, schema.WorkerLogText(l), schema.FastFailures(l))
 	}
 	slaves := slavesCmd.Val()
 	ttls := make([]*redis.DurationCmd, len(slaves))

@@ -39,6 +39,7 @@ var (
 	scriptRegisterSlave   = load("register_slave")
 	scriptRecordPersisted = load("record_persisted")
 	scriptExpireTasks     = load("expire_tasks")
+	scriptTripBreaker     = load("trip_breaker")
 )
 
 // load builds a script from lua/lib.lua followed by lua/<name>.lua.

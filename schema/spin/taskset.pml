@@ -44,13 +44,13 @@
  * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
- * script finish_trial.lua 9a9a655bbc029ff2bb26291eeb012642a1ff6aa52903c09b6d4138b3a154d2bb
+ * script finish_trial.lua b68bf7e8ca222f37f864fa1d4a9bc3da442fab0f953dc8153ae8fa1b9a8b41b5
  * script settle_task.lua 0709318174600918d6b2871723a394adbee1c72ddc370bd7e5cbe9e4b0c18782
  * script requeue_task.lua 0b10e159314b094efae43a559037abc878c34bf9b3378c3a99d50d8a74f863ae
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
- * script lib.lua 340d25ec13d77b5b89561e53c126790f73a9a0c1b0fe740454d1d209d307f25b
+ * script lib.lua 6056ec88720b571aab55da1826b4b2ec4538a0c5b9671fc56f331992c1c24981
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
@@ -61,6 +61,7 @@
  * not modelled start_worker_log.lua: the worker log of a taskset
  * not modelled record_persisted.lua: the persister, after the taskset ended
  * not modelled expire_tasks.lua: the persister's expiry of a stored taskset's keys, after it ended
+ * not modelled trip_breaker.lua: a bad worker's circuit breaker marks its run of fast failures discounted, which settle then skips: for the task state machine such a trial is as if it never finished failed, and its task is queued again as after any failure with trials left (the model's failures all count)
  * not modelled take_batch.lua: n tasks taken at once are n take_task steps with nothing between them; each then goes through start_trial as the model's take_task path does, and a slave holding several is, for the task state machine, several slaves holding one each
  */
 
