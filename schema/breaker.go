@@ -59,3 +59,13 @@ func (c *Client) TripBreaker(ctx context.Context, taskset, worker string, thresh
 	}
 	return "", fmt.Errorf("trip breaker: unexpected reply %q", v)
 }
+
+// BreakerTripped reports whether worker's circuit breaker tripped in
+// taskset (its worker log has FBreakerTrippedAt).
+func (c *Client) BreakerTripped(ctx context.Context, taskset, worker string) (bool, error) {
+	n, err := c.rdb.HExists(ctx, WorkerLog(taskset, worker), FBreakerTrippedAt).Result()
+	if err != nil {
+		return false, fmt.Errorf("read the breaker of %s in %s: %w", worker, taskset, err)
+	}
+	return n, nil
+}

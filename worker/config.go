@@ -41,6 +41,9 @@ const (
 	DefaultTrialGrace        = 5 * time.Second  // a stopped slave's trial: SIGTERM -> SIGKILL
 	DefaultTrialWaitDelay    = 2 * time.Second
 	DefaultIdleWait          = time.Second
+	// DefaultBreaker is the run of fast failures (FastLimit) on one
+	// worker in one taskset that trips its circuit breaker.
+	DefaultBreaker = 5
 )
 
 // Config configures a worker.
@@ -72,8 +75,13 @@ type Config struct {
 	// DefaultMaxSlaveCrashes, a negative number none (the first crash
 	// fails the taskset).
 	MaxSlaveCrashes int
-	LogCap          int           // bytes of the worker log text per taskset in Redis
-	KeepLogs        time.Duration // full outputs older than this are removed; <0 keeps all
+	// Breaker is how many trials in a row must fail fast (FastLimit) on
+	// this worker in a taskset for it to leave the taskset, marked
+	// unhealthy (docs/protocol.md, "The circuit breaker"). 0 means
+	// DefaultBreaker, a negative number turns the breaker off.
+	Breaker  int
+	LogCap   int           // bytes of the worker log text per taskset in Redis
+	KeepLogs time.Duration // full outputs older than this are removed; <0 keeps all
 
 	// RedisURL and Namespace are handed to the slaves (RRR_REDIS,
 	// RRR_NAMESPACE), which open their own connection.
@@ -148,6 +156,12 @@ func (c *Config) Validate() error {
 		c.MaxSlaveCrashes = DefaultMaxSlaveCrashes
 	case c.MaxSlaveCrashes < 0:
 		c.MaxSlaveCrashes = 0
+	}
+	switch {
+	case c.Breaker == 0:
+		c.Breaker = DefaultBreaker
+	case c.Breaker < 0:
+		c.Breaker = 0
 	}
 	if c.LogCap <= 0 {
 		c.LogCap = DefaultLogCap
@@ -228,13 +242,16 @@ type SlaveConfig struct {
 	HeartbeatTTL           time.Duration
 	HeartbeatInterval      time.Duration
 	Trial                  TrialConfig
+	// Breaker is the worker's circuit breaker threshold (Config.Breaker);
+	// 0: off.
+	Breaker int
 }
 
 // Env is the slave's configuration as environment variables.
 func (c SlaveConfig) Env() []string {
 	t := c.Trial
-	timings := fmt.Sprintf("ttl=%s,interval=%s,kill_grace=%s,unknown_hard_extra=%s,grace=%s,wait_delay=%s,idle_wait=%s,log_cap=%d",
-		c.HeartbeatTTL, c.HeartbeatInterval, t.KillGrace, t.UnknownHardExtra, t.Grace, t.WaitDelay, t.IdleWait, t.LogCap)
+	timings := fmt.Sprintf("ttl=%s,interval=%s,kill_grace=%s,unknown_hard_extra=%s,grace=%s,wait_delay=%s,idle_wait=%s,log_cap=%d,breaker=%d",
+		c.HeartbeatTTL, c.HeartbeatInterval, t.KillGrace, t.UnknownHardExtra, t.Grace, t.WaitDelay, t.IdleWait, t.LogCap, c.Breaker)
 	return []string{
 		EnvTaskset + "=" + c.Taskset,
 		EnvWorker + "=" + c.Worker,
@@ -277,9 +294,15 @@ func SlaveConfigFromEnv(getenv func(string) string) (SlaveConfig, error) {
 	if s := getenv(EnvSlaveTimings); s != "" {
 		for _, kv := range strings.Split(s, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			if k == "log_cap" {
-				if c.Trial.LogCap, err = strconv.Atoi(v); err != nil {
-					return c, fmt.Errorf("%w: %s: log_cap=%q: want a number", ErrConfig, EnvSlaveTimings, v)
+			if k == "log_cap" || k == "breaker" {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return c, fmt.Errorf("%w: %s: %s=%q: want a number", ErrConfig, EnvSlaveTimings, k, v)
+				}
+				if k == "log_cap" {
+					c.Trial.LogCap = n
+				} else {
+					c.Breaker = max(n, 0)
 				}
 				continue
 			}

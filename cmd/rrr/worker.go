@@ -54,6 +54,8 @@ func workerCommand() *cli.Command {
 				Usage: "time limit of the setup command"},
 			&cli.IntFlag{Name: "max-slave-crashes", Value: worker.DefaultMaxSlaveCrashes, EnvVars: []string{"RRR_MAX_SLAVE_CRASHES"},
 				Usage: "crashes of one slave slot within a taskset before the taskset is failed (0: the first crash fails it)"},
+			&cli.IntFlag{Name: "breaker", Value: worker.DefaultBreaker, EnvVars: []string{"RRR_BREAKER"},
+				Usage: "circuit breaker: after this many trials in a row fail or error in under a tenth of their estimates (1s without one) on this worker, it leaves the taskset and is marked unhealthy (0: off)"},
 			&cli.StringFlag{Name: "stop-grace", Value: "10s", EnvVars: []string{"RRR_STOP_GRACE"},
 				Usage: "time slaves get between SIGTERM and SIGKILL when they are stopped"},
 			&cli.StringFlag{Name: "heartbeat-ttl", Value: "4s", EnvVars: []string{"RRR_HEARTBEAT_TTL"},
@@ -103,6 +105,12 @@ func workerAction(c *cli.Context) error {
 	}
 	if cfg.MaxSlaveCrashes, err = intAtLeast(c, "max-slave-crashes", 0); err != nil {
 		return err
+	}
+	if cfg.Breaker, err = intAtLeast(c, "breaker", 0); err != nil {
+		return err
+	}
+	if cfg.Breaker == 0 {
+		cfg.Breaker = -1 // off, rather than the default
 	}
 	if cfg.MaxSlaveCrashes == 0 {
 		cfg.MaxSlaveCrashes = -1 // none allowed, rather than the default
