@@ -93,3 +93,19 @@ func TestBreakerTakesABadBoxOutOfTheTaskset(t *testing.T) {
 		require.Empty(t, e.hget(t, schema.WorkerLog(ts, good.key), schema.FBreakerTrippedAt))
 	})
 }
+
+// rrr worker validates its configuration before New validates it again:
+// "off" must stay off, not become the default (--breaker 0 and
+// --max-slave-crashes 0 were the defaults again).
+func TestValidateTwiceKeepsOff(t *testing.T) {
+	c := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"},
+		Breaker: -1, MaxSlaveCrashes: -1}
+	require.NoError(t, c.Validate())
+	require.NoError(t, c.Validate())
+	require.Negative(t, c.Breaker)
+	require.Negative(t, c.MaxSlaveCrashes)
+	d := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"}}
+	require.NoError(t, d.Validate())
+	require.Equal(t, worker.DefaultBreaker, d.Breaker)
+	require.Equal(t, worker.DefaultMaxSlaveCrashes, d.MaxSlaveCrashes)
+}

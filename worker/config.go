@@ -151,17 +151,13 @@ func (c *Config) Validate() error {
 	setDur(&c.PopTimeout, DefaultPopTimeout)
 	setDur(&c.PollInterval, DefaultPollInterval)
 	setDur(&c.StopGrace, DefaultStopGrace)
-	switch {
-	case c.MaxSlaveCrashes == 0:
+	if c.MaxSlaveCrashes == 0 { // negative: none (see Breaker below)
 		c.MaxSlaveCrashes = DefaultMaxSlaveCrashes
-	case c.MaxSlaveCrashes < 0:
-		c.MaxSlaveCrashes = 0
 	}
-	switch {
-	case c.Breaker == 0:
+	// Negative stays negative: Validate may run twice (rrr worker checks
+	// its flags before New does), and must not turn "off" into the default.
+	if c.Breaker == 0 {
 		c.Breaker = DefaultBreaker
-	case c.Breaker < 0:
-		c.Breaker = 0
 	}
 	if c.LogCap <= 0 {
 		c.LogCap = DefaultLogCap

@@ -154,7 +154,7 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 				continue
 			}
 			crashes[e.p.slot]++
-			if crashes[e.p.slot] > cfg.MaxSlaveCrashes {
+			if crashes[e.p.slot] > max(cfg.MaxSlaveCrashes, 0) {
 				r.fail(fmt.Sprintf("slave %d of worker %s crashed %d times (last: %s); see the slave logs",
 					e.p.slot+1, cfg.ID, crashes[e.p.slot], e.describe()))
 				stopAll("the taskset failed: a slave keeps crashing")
@@ -191,7 +191,7 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	sc := SlaveConfig{
 		Taskset: r.ts.Key, Worker: r.w.key, Slave: p.key, Number: slot + 1, NumSlaves: cfg.Slaves,
 		WorkingCopy: wc, OutputDir: r.outDir, PgidFile: p.pgidFile, Host: cfg.Host,
-		HeartbeatTTL: cfg.HeartbeatTTL, HeartbeatInterval: cfg.HeartbeatInterval, Trial: cfg.Trial, Breaker: cfg.Breaker,
+		HeartbeatTTL: cfg.HeartbeatTTL, HeartbeatInterval: cfg.HeartbeatInterval, Trial: cfg.Trial, Breaker: max(cfg.Breaker, 0),
 	}
 	if err := os.MkdirAll(filepath.Dir(p.pgidFile), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(p.pgidFile), err)
