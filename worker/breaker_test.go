@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -47,17 +48,24 @@ func TestBreakerTakesABadBoxOutOfTheTaskset(t *testing.T) {
 		files := map[string]string{}
 		for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 			specs = append(specs, "spec/"+n+".sh")
-			files["spec/"+n+".sh"] = `[ -n "$BAD_BOX" ] && { echo "bad box" >&2; exit 1; }; sleep 0.1`
+			// The healthy box waits until the test saw the breaker trip,
+			// so that the bad one gets trials to fail whatever the load.
+			files["spec/"+n+".sh"] = `[ -n "$BAD_BOX" ] && { echo "bad box" >&2; exit 1; }
+i=0; while [ ! -e ` + e.path("tripped") + ` ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done`
 		}
 		e.write(t, files)
 		good := e.startWorker(t, func(c *worker.Config) { c.Slaves = 1; c.Breaker = 3 })
 		bad := e.startWorker(t, func(c *worker.Config) {
 			c.Breaker = 3
+			c.WorkingDir = e.path("work-bad") // two workers never share working copies
 			c.SlaveEnv = append(c.SlaveEnv, "BAD_BOX=1")
 		})
 		ts := e.create(t, schema.TasksetSpec{TrialCommand: "sh {file}", ResultFormat: schema.FormatExitCode, Specs: specs})
 		e.dispatch(t, ts, good)
 		e.dispatch(t, ts, bad)
+		require.Eventually(t, func() bool { return e.hget(t, schema.WorkerLog(ts, bad.key), schema.FBreakerTrippedAt) != "" },
+			wait, 20*time.Millisecond, "the bad worker's breaker trips")
+		require.NoError(t, os.WriteFile(e.path("tripped"), nil, 0o644))
 		require.Equal(t, schema.StatusSucceeded, e.waitStatus(t, ts))
 
 		s := e.load(t, ts)
