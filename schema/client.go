@@ -425,6 +425,9 @@ type Finished struct {
 	Recorded bool          // false: the trial had a result already (the first wins)
 	Outcome  SettleOutcome // the settle's; "" when not recorded, SettleDeferred when left to the arbiter
 	Taskset  string        // the taskset's status when this call finished it, else ""
+	// Run is, with FinishAndCount, the worker's run of fast failures in
+	// the taskset after this trial; RunTripped when its breaker tripped.
+	Run int
 }
 
 // SettleDeferred is FinishAndSettle's outcome when the task could not be
@@ -437,19 +440,30 @@ const SettleDeferred SettleOutcome = "deferred"
 // does, writing to the taskset's log what the arbiter would. Calling it
 // again after a lost reply changes nothing more: the first result wins.
 func (c *Client) FinishAndSettle(ctx context.Context, taskset, task, trial, slave, log string, logCap int, r Result) (Finished, error) {
+	return c.finishAndSettle(ctx, taskset, task, trial, slave, log, logCap, r)
+}
+
+// finishAndSettle runs finish_trial's slave form; breaker are the three
+// keys of the worker's circuit breaker (breaker.go), or none.
+func (c *Client) finishAndSettle(ctx context.Context, taskset, task, trial, slave, log string, logCap int, r Result, breaker ...string) (Finished, error) {
 	keys := []string{trial, c.Keys.ArbiterQueue(), SlaveLog(slave), task, TaskTrials(task), taskset,
 		TasksLeft(taskset), TaskQueue(taskset), c.Keys.ActiveTaskset(), c.Keys.PersisterQueue(), TasksetLog(taskset)}
-	v, err := scriptFinishTrial.Run(ctx, c.rdb, keys, r.args(log, max(logCap, 1), TasksetLogCap)...).Slice()
+	v, err := scriptFinishTrial.Run(ctx, c.rdb, append(keys, breaker...), r.args(log, max(logCap, 1), TasksetLogCap)...).Slice()
 	if err != nil {
 		return Finished{}, scriptErr("finish trial", err)
 	}
 	recorded, out, finished, err := finishReply(v)
-	return Finished{Recorded: recorded, Outcome: SettleOutcome(out), Taskset: finished}, err
+	f := Finished{Recorded: recorded, Outcome: SettleOutcome(out), Taskset: finished}
+	if len(v) == 4 {
+		run, _ := v[3].(int64)
+		f.Run = int(run)
+	}
+	return f, err
 }
 
-// finishReply decodes finish_trial's {recorded, outcome, taskset status}.
+// finishReply decodes finish_trial's {recorded, outcome, taskset status[, run]}.
 func finishReply(v []any) (bool, string, string, error) {
-	if len(v) != 3 {
+	if len(v) != 3 && len(v) != 4 {
 		return false, "", "", fmt.Errorf("finish trial: malformed reply %v", v)
 	}
 	n, _ := v[0].(int64)

@@ -107,6 +107,14 @@ const (
 	// which estimates and the balance of the run count instead of the
 	// batch's whole time (docs/batches.md).
 	FBatchShareSec = "batch_share_sec"
+	// FFastFailure is set ("1") by a slave whose worker runs a circuit
+	// breaker on a failed, error or timeout trial that ended much sooner
+	// than its spec's estimate (worker.FastLimit); FDiscounted, when the
+	// breaker tripped, says why the trial does not count toward
+	// max_trials (lib.lua settle skips it). docs/protocol.md, "The
+	// circuit breaker".
+	FFastFailure = "fast_failure"
+	FDiscounted  = "discounted"
 )
 
 // Worker hash fields (FWorkerType, FTaskset, and ext).
@@ -116,12 +124,21 @@ const (
 	FPid    = "pid"    // ext: process id of a worker or slave
 	FNumber = "number" // ext: SLAVE_NUMBER of a slave
 	FWorker = "worker" // worker log and slave: the worker key
+	// FUnhealthy (ext) is why the worker's circuit breaker tripped, and
+	// FUnhealthyAt when; both are cleared by a passed trial of the worker
+	// and when it registers again (a restart).
+	FUnhealthy   = "unhealthy"
+	FUnhealthyAt = "unhealthy_at"
 )
 
 // Worker log hash fields.
 const (
 	FRsyncFinishedAt = "rsync_finished_at"
 	FSetupFinishedAt = "setup_finished_at"
+	// ext: set when the worker's circuit breaker tripped in this taskset
+	// (trip_breaker.lua): the worker left it, and why.
+	FBreakerTrippedAt = "breaker_tripped_at"
+	FBreakerReason    = "breaker_reason"
 )
 
 // Taskset statuses. StatusNone is a taskset being created.

@@ -108,6 +108,11 @@ func WorkerLog(taskset, worker string) string { return taskset + ":worker_log:" 
 // WorkerLogText is a string: one worker's log for the taskset (rsync, setup output).
 func WorkerLogText(workerLog string) string { return workerLog + ":log" }
 
+// FastFailures is a list (ext): the trials of the worker's current run of
+// fast failures in the taskset, oldest first (its circuit breaker, see
+// trip_breaker.lua); a trial that is not one empties it.
+func FastFailures(workerLog string) string { return workerLog + ":fast_failures" }
+
 // TaskQueue is a list of task keys waiting to run; slaves take from the head.
 func TaskQueue(taskset string) string { return taskset + ":task_queue" }
 

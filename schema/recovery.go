@@ -122,7 +122,7 @@ func (c *Client) ExpireTaskset(ctx context.Context, ts string, keep time.Duratio
 		return 0, fmt.Errorf("expire taskset %s: %w", ts, err)
 	}
 	for _, l := range logsCmd.Val() {
-		keys = append(keys, l, WorkerLogText(l))
+		keys = append(keys, l, WorkerLogText(l), FastFailures(l))
 	}
 	slaves := slavesCmd.Val()
 	ttls := make([]*redis.DurationCmd, len(slaves))

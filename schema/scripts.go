@@ -40,6 +40,7 @@ var (
 	scriptRecordPersisted = load("record_persisted")
 	scriptExpireTasks     = load("expire_tasks")
 	scriptUntry           = load("untry")
+	scriptTripBreaker     = load("trip_breaker")
 )
 
 // load builds a script from lua/lib.lua followed by lua/<name>.lua.

@@ -35,6 +35,11 @@
 //     more than MaxSlaveCrashes times (default 3) within the taskset fails
 //     the taskset. A slave that exits 0 saw the taskset end and is not
 //     respawned;
+//     With the circuit breaker on (Config.Breaker, breaker.go), a slave
+//     whose trial makes the worker's run of fast failures in the taskset
+//     long enough trips it and exits with ExitBreaker; the worker then
+//     stops its other slaves and leaves the taskset (it is marked
+//     unhealthy; the run's trials do not count toward max_trials);
 //  6. notices the end of the taskset (its `finished` event, or a status
 //     poll every second as a safety net) and stops the slaves: SIGTERM to
 //     each slave's group, SIGKILL after StopGrace. It stamps finished_at on

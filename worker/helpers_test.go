@@ -54,6 +54,9 @@ func slaveMain() int {
 	c := schema.NewClient(rdb, os.Getenv(worker.EnvNamespace))
 	if err := worker.RunSlaveFromEnv(ctx, c, log, os.Getenv); err != nil {
 		log.Error().Err(err).Msg("slave")
+		if errors.Is(err, worker.ErrBreakerTripped) {
+			return worker.ExitBreaker
+		}
 		return 1
 	}
 	return 0

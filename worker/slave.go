@@ -44,6 +44,9 @@ type Slave struct {
 	// the trial's result in one round trip (nil: write each at once).
 	heldMu sync.Mutex
 	held   *strings.Builder
+	// tripped: the worker's circuit breaker tripped (breaker.go); the
+	// slave stops.
+	tripped bool
 }
 
 // maxHeld bounds the log text held back during a trial; past it the lines
@@ -110,7 +113,7 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 		defer cancel()
 		// On an error the slave exits non-zero, and the worker records
 		// the failure.
-		if err == nil {
+		if err == nil || errors.Is(err, ErrBreakerTripped) {
 			if _, serr := s.c.Stamp(fin, s.cfg.Slave, schema.FFinishedAt, schema.FStatus, schema.SlaveNormalExit); serr != nil {
 				s.logf(zerolog.WarnLevel, serr, "record the slave's exit")
 			}
@@ -186,6 +189,9 @@ func (s *Slave) Run(ctx context.Context) (err error) {
 					return nil
 				}
 				s.runTask(ctx, taken)
+				if s.tripped {
+					return ErrBreakerTripped
+				}
 				continue
 			case schema.TakeAgain:
 				continue
@@ -280,7 +286,11 @@ func (s *Slave) runTask(ctx context.Context, taken *schema.Taken) {
 		res = errorOutcome(fmt.Sprintf("refused: %v; nothing was run", specErr))
 	default:
 		s.logf(zerolog.InfoLevel, nil, "trial %s of %s started", trialID, spec)
+		start := time.Now()
 		res = s.runTrial(ctx, spec, t.Name(), t.EstimateSec, trialID)
+		if ctx.Err() == nil { // a trial stopped with the slave says nothing of the box
+			s.markFast(&res, time.Since(start), t.EstimateSec)
+		}
 	}
 	s.logf(zerolog.InfoLevel, nil, "trial %s of %s: %s (passed %d, pending %d, failed %d)%s",
 		trialID, t.SpecFile, res.status, res.passed, res.pending, res.failed, errSuffix(res.fields[schema.FError]))
@@ -304,12 +314,19 @@ func (s *Slave) finishTaken(ctx context.Context, taken *schema.Taken, res trialO
 	deadline := time.Now().Add(30 * time.Second)
 	for attempt := 0; ; attempt++ {
 		wctx, cancel := context.WithTimeout(bg, 5*time.Second)
-		f, err := s.c.FinishAndSettle(wctx, s.cfg.Taskset, taken.Task, taken.Trial, s.cfg.Slave, held, s.cfg.Trial.LogCap, res.result())
+		var f schema.Finished
+		var err error
+		if s.cfg.Breaker > 0 {
+			f, err = s.c.FinishAndCount(wctx, s.cfg.Taskset, taken.Task, taken.Trial, s.cfg.Slave, s.cfg.Worker, held, s.cfg.Trial.LogCap, res.result())
+		} else {
+			f, err = s.c.FinishAndSettle(wctx, s.cfg.Taskset, taken.Task, taken.Trial, s.cfg.Slave, held, s.cfg.Trial.LogCap, res.result())
+		}
 		cancel()
 		if err == nil {
 			if f.Taskset != "" {
 				s.log.Info().Str("status", f.Taskset).Msg("the taskset ended with this trial's verdict")
 			}
+			s.tripped = s.tripped || s.counted(ctx, f)
 			return
 		}
 		if errors.Is(err, schema.ErrInvalid) {

@@ -60,6 +60,25 @@ func (e slaveExit) normal() bool {
 	return st != nil && st.Exited() && st.ExitCode() == 0
 }
 
+// breaker reports whether the slave exited because its worker's circuit
+// breaker tripped (breaker.go).
+func (e slaveExit) breaker() bool {
+	st := e.p.cmd.ProcessState
+	return st != nil && st.Exited() && st.ExitCode() == ExitBreaker
+}
+
+// breakerTripped asks Redis whether the worker's breaker tripped in the
+// taskset: the exit code alone could be a custom slave's own.
+func (r *tasksetRun) breakerTripped() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tripped, err := r.w.c.BreakerTripped(ctx, r.ts.Key, r.w.key)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("a slave exited on the circuit breaker; reading it failed: taken as a crash")
+	}
+	return tripped
+}
+
 // describe says how a slave ended: "exit code 2", "killed by signal SIGKILL".
 func (e slaveExit) describe() string { return describeExit(e.p.cmd.ProcessState, e.err) }
 
@@ -123,12 +142,17 @@ func (r *tasksetRun) supervise(ctx context.Context, over <-chan struct{}, wc str
 		select {
 		case e := <-exits:
 			delete(live, e.p)
+			tripped := e.breaker() && r.breakerTripped()
+			if tripped && !r.tripped {
+				r.tripped = true
+				stopAll("this worker's circuit breaker tripped")
+			}
 			r.slaveExited(e, stopping)
-			if e.normal() || stopping != "" {
+			if e.normal() || tripped || stopping != "" {
 				continue
 			}
 			crashes[e.p.slot]++
-			if crashes[e.p.slot] > cfg.MaxSlaveCrashes {
+			if crashes[e.p.slot] > max(cfg.MaxSlaveCrashes, 0) {
 				r.fail(fmt.Sprintf("slave %d of worker %s crashed %d times (last: %s); see the slave logs",
 					e.p.slot+1, cfg.ID, crashes[e.p.slot], e.describe()))
 				stopAll("the taskset failed: a slave keeps crashing")
@@ -175,7 +199,7 @@ func (r *tasksetRun) startSlave(wc string, slot int) (*slaveProc, error) {
 	sc := SlaveConfig{
 		Taskset: r.ts.Key, Worker: r.w.key, Slave: p.key, Number: slot + 1, NumSlaves: r.slaves(),
 		WorkingCopy: wc, OutputDir: r.outDir, PgidFile: p.pgidFile, Host: cfg.Host,
-		HeartbeatTTL: cfg.HeartbeatTTL, HeartbeatInterval: cfg.HeartbeatInterval, Trial: cfg.Trial,
+		HeartbeatTTL: cfg.HeartbeatTTL, HeartbeatInterval: cfg.HeartbeatInterval, Trial: cfg.Trial, Breaker: max(cfg.Breaker, 0),
 	}
 	if err := os.MkdirAll(filepath.Dir(p.pgidFile), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(p.pgidFile), err)

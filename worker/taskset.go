@@ -34,6 +34,9 @@ type tasksetRun struct {
 	wl     string // worker log key
 	outDir string // full outputs of this taskset on this box
 	log    zerolog.Logger
+	// tripped: the worker's circuit breaker tripped (breaker.go): it
+	// leaves the taskset.
+	tripped bool
 }
 
 // runTaskset does the worker's part of a taskset from start to end, and
@@ -109,6 +112,13 @@ func (w *Worker) runTaskset(ctx context.Context, key string) {
 		return
 	}
 	r.supervise(ctx, over, wc)
+	if r.tripped {
+		msg := fmt.Sprintf("circuit breaker: %s on worker %s; it left the taskset, which goes on elsewhere, and is marked unhealthy (see rrr nodes) until a trial of it passes or it restarts; check the box",
+			breakerReason(w.cfg.Breaker), w.cfg.ID)
+		r.log.Error().Msg(msg)
+		r.appendLog(logLine(msg))
+		return
+	}
 	r.logf("worker %s left the taskset", w.cfg.ID)
 }
 

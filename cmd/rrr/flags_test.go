@@ -40,6 +40,7 @@ func TestZeroOfEveryNumberFlag(t *testing.T) {
 		{"waitfor", "timeout", "no limit"},
 		{"worker", "slaves", refused},
 		{"worker", "max-slave-crashes", "the first crash fails the taskset"},
+		{"worker", "breaker", "the circuit breaker is off"},
 		{"worker", "setup-timeout", refused},
 		{"worker", "stop-grace", refused},
 		{"worker", "heartbeat-ttl", refused},

@@ -8,10 +8,11 @@ import (
 
 func nodesCommand() *cli.Command {
 	return &cli.Command{
-		Name:        "nodes",
-		Usage:       "list the live workers: type, host, slaves, what they do",
-		UsageText:   "rrr nodes [options]\n\n   rrr nodes --json | jq '.[] | select(.taskset == \"\") | .id'",
-		Description: "A worker is live while its heartbeat lasts; dead ones are counted, not listed.",
+		Name:      "nodes",
+		Usage:     "list the live workers: type, host, slaves, what they do, whether their circuit breaker tripped",
+		UsageText: "rrr nodes [options]\n\n   rrr nodes --json | jq '.[] | select(.taskset == \"\") | .id'",
+		Description: "A worker is live while its heartbeat lasts; dead ones are counted, not listed. HEALTH is ok, or\n" +
+			"UNHEALTHY with the time and reason its circuit breaker tripped (rrr worker --breaker); in --json, unhealthy and unhealthy_at.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", EnvVars: envName("json"), Usage: "print JSON for scripts"},
 		},

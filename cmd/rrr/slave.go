@@ -58,6 +58,9 @@ func slaveAction(c *cli.Context) error {
 	if errors.Is(err, worker.ErrConfig) {
 		return usagef("%v", err)
 	}
+	if errors.Is(err, worker.ErrBreakerTripped) {
+		return exitf(worker.ExitBreaker, "%v", err) // the worker leaves the taskset
+	}
 	if err != nil {
 		return exitf(exitInfra, "%v", err)
 	}

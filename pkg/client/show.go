@@ -261,14 +261,28 @@ func (c *Client) Nodes(ctx context.Context) (live []model.WorkerState, dead int,
 	return live, dead, nil
 }
 
-// WriteNodes lists live workers: type, host, slaves, what they do.
+// health is a worker's HEALTH column: "ok", or when its circuit breaker
+// tripped and why.
+func health(w model.Worker) string {
+	if w.Unhealthy == "" {
+		return "ok"
+	}
+	at := ""
+	if !w.UnhealthyAt.IsZero() {
+		at = " since " + w.UnhealthyAt.UTC().Format(time.RFC3339)
+	}
+	return "UNHEALTHY" + at + ": circuit breaker tripped, " + w.Unhealthy
+}
+
+// WriteNodes lists live workers: type, host, slaves, what they do, and
+// whether their circuit breaker tripped.
 func WriteNodes(w io.Writer, keys schema.Keys, ws []model.WorkerState, dead int) {
 	w = logx.EscapeWriter(w) // what tests and names hold, never terminal control
 	if len(ws) == 0 {
 		fmt.Fprintln(w, "no live workers: start one with `rrr worker` on a build box")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "WORKER\tTYPE\tHOST\tSLAVES\tDOING")
+		fmt.Fprintln(tw, "WORKER\tTYPE\tHOST\tSLAVES\tDOING\tHEALTH")
 		for _, ws := range ws {
 			doing := "idle"
 			if ws.Taskset != "" {
@@ -278,7 +292,7 @@ func WriteNodes(w io.Writer, keys schema.Keys, ws []model.WorkerState, dead int)
 				}
 				doing = fmt.Sprintf("taskset %s, %d slave(s) running", id, len(ws.ActiveSlaves))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", ws.ID, ws.WorkerType, ws.Host, ws.Slaves, doing)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", ws.ID, ws.WorkerType, ws.Host, ws.Slaves, doing, health(ws.Worker))
 		}
 		_ = tw.Flush()
 	}

@@ -143,6 +143,9 @@ func TestNodes(t *testing.T) {
 		} else {
 			require.NoError(t, b.RDB.Del(ctx, schema.Heartbeat(dead)).Err())
 		}
+		// A tripped circuit breaker (trip_breaker.lua) marks the worker.
+		require.NoError(t, b.RDB.HSet(ctx, f.sc.Keys.Worker("idle"), schema.FUnhealthy, "its last 5 trials failed fast",
+			schema.FUnhealthyAt, "2026-12-04T10:00:00Z").Err())
 		live, nDead, err := f.cl.Nodes(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, nDead)
@@ -150,8 +153,8 @@ func TestNodes(t *testing.T) {
 		var buf bytes.Buffer
 		client.WriteNodes(&buf, f.sc.Keys, live, nDead)
 		out := buf.String()
-		require.Regexp(t, `busy\s+default\s+\s+1\s+taskset n, 1 slave\(s\) running\n`, out)
-		require.Regexp(t, `idle\s+gpu\s+\s+1\s+idle\n`, out)
+		require.Regexp(t, `busy\s+default\s+\s+1\s+taskset n, 1 slave\(s\) running\s+ok\n`, out)
+		require.Regexp(t, `idle\s+gpu\s+\s+1\s+idle\s+UNHEALTHY since 20\d\d-\S+: circuit breaker tripped, its last 5 trials failed fast\n`, out)
 		require.Contains(t, out, "(1 dead worker(s) not listed")
 
 		buf.Reset()

@@ -158,6 +158,12 @@ func WriteSummary(w io.Writer, o *Outcome, opt SummaryOptions) {
 		}
 		fmt.Fprintf(w, "rrr: a rerun of %s%s: only its spec files that did not pass\n", s.RerunOf, build)
 	}
+	for _, l := range s.WorkerLogs {
+		if l.BreakerReason != "" {
+			fmt.Fprintf(w, "rrr: worker %s left the taskset because its trials failed fast (circuit breaker: %s); its specs ran on other workers, and those trials do not count toward max_trials\n",
+				l.Worker, l.BreakerReason)
+		}
+	}
 	// A reason other than max failures makes the verdict Infra
 	// (model.VerdictOf): the worker logs say what went wrong.
 	if o.Verdict == model.Infra {
@@ -404,6 +410,9 @@ func TrialLine(tr model.Trial) string {
 	}
 	if tr.PartitionNote != "" {
 		fmt.Fprintf(&b, "; cases: %s", tr.PartitionNote)
+	}
+	if tr.Discounted != "" {
+		b.WriteString(" (not counted: its worker's circuit breaker tripped)")
 	}
 	if tr.Slave != "" {
 		fmt.Fprintf(&b, " [%s]", tr.Slave)

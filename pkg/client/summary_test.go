@@ -95,10 +95,34 @@ func TestFinalTrialAndFlaky(t *testing.T) {
 		{"a duplicate stopped after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("error", time.Second, 2*time.Second, "t")}, false},
 		{"a duplicate failing after the pass", []model.Trial{trial("passed", 0, 2*time.Second, "s"), trial("failed", time.Second, 2*time.Second, "t")}, false},
 		{"a lost slave, then a pass", []model.Trial{trial("error", 0, time.Second, "s"), trial("passed", time.Second, time.Second, "t")}, false},
+		{"a bad box's discounted failure, then a pass", []model.Trial{discounted(trial("failed", 0, time.Second, "s")), trial("passed", time.Second, time.Second, "t")}, false},
 	}
 	for _, tc := range cases {
 		require.Equal(t, tc.flaky, model.IsFlaky(task("d.rb", "passed", nil, tc.trials...)), tc.name)
 	}
+}
+
+func discounted(tr model.Trial) model.Trial {
+	tr.FastFailure, tr.Discounted = true, "its last 5 trials failed fast"
+	return tr
+}
+
+// A worker whose circuit breaker tripped is named in the summary, and its
+// discounted trials say they do not count.
+func TestWriteSummaryNamesAWorkerThatLeftOnItsBreaker(t *testing.T) {
+	var buf bytes.Buffer
+	s := snapshot("succeeded",
+		task("a_spec.rb", "passed", nil, discounted(trial("failed", 0, time.Second, "bad:slave:1")), trial("passed", time.Second, 2*time.Second, "good:slave:1")))
+	s.WorkerLogs = []model.WorkerLog{
+		{Worker: "rrrspec:worker:bad", BreakerReason: "its last 5 trials failed fast"},
+		{Worker: "rrrspec:worker:good"},
+	}
+	client.WriteSummary(&buf, &client.Outcome{Key: s.Key, Snapshot: s, Verdict: model.VerdictOf(s.Taskset)}, client.SummaryOptions{})
+	out := buf.String()
+	require.Contains(t, out, "rrr: worker rrrspec:worker:bad left the taskset because its trials failed fast (circuit breaker: its last 5 trials failed fast)")
+	require.NotContains(t, out, "worker rrrspec:worker:good left")
+	require.NotContains(t, out, "flaky specs")
+	require.Contains(t, client.TrialLine(s.Tasks[0].Trials[0]), "(not counted: its worker's circuit breaker tripped)")
 }
 
 func TestWriteSummaryOfAFailedRun(t *testing.T) {

@@ -199,6 +199,12 @@ type Trial struct {
 	// PartitionNote says how the cases that ran differ from a partition's
 	// (schema.FPartitionNote); empty when they do not, or for a whole file.
 	PartitionNote string `json:"partition_note,omitempty"`
+	// FastFailure: the trial failed much sooner than its spec's estimate
+	// (the circuit breaker's count); Discounted, why it does not count
+	// toward max_trials (its worker's breaker tripped; lib.lua settle
+	// skips it), nor makes its spec flaky.
+	FastFailure bool   `json:"fast_failure,omitempty"`
+	Discounted  string `json:"discounted,omitempty"`
 }
 
 // Case is one test case of a trial's report.
@@ -237,6 +243,10 @@ type Worker struct {
 	Pid        int    `json:"pid,omitempty"`
 	StartedAt  Time   `json:"started_at"`
 	Alive      bool   `json:"alive"`
+	// Unhealthy is why the worker's circuit breaker tripped ("" when it is
+	// healthy), UnhealthyAt when.
+	Unhealthy   string `json:"unhealthy,omitempty"`
+	UnhealthyAt Time   `json:"unhealthy_at"`
 }
 
 // Slave is a slave hash with its liveness.
@@ -261,7 +271,11 @@ type WorkerLog struct {
 	RsyncFinishedAt Time   `json:"rsync_finished_at"`
 	SetupFinishedAt Time   `json:"setup_finished_at"`
 	FinishedAt      Time   `json:"finished_at"`
-	Log             string `json:"log,omitempty"`
+	// BreakerReason is set when the worker's circuit breaker tripped in
+	// this taskset and it left, at BreakerTrippedAt.
+	BreakerTrippedAt Time   `json:"breaker_tripped_at"`
+	BreakerReason    string `json:"breaker_reason,omitempty"`
+	Log              string `json:"log,omitempty"`
 }
 
 // FieldError is a field of a hash that does not decode. It wraps
@@ -481,6 +495,7 @@ func DecodeTrial(key string, h map[string]string) (Trial, error) {
 		Format: d.str(schema.FFormat), Report: d.cases(schema.FReport),
 		Crashed: d.str(schema.FCrashed), PartitionNote: d.str(schema.FPartitionNote),
 		Batch: d.str(schema.FBatch), BatchSize: d.int(schema.FBatchSize), BatchShareSec: d.float(schema.FBatchShareSec),
+		FastFailure: d.str(schema.FFastFailure) != "", Discounted: d.str(schema.FDiscounted),
 	}
 	return t, d.err
 }
@@ -496,6 +511,7 @@ func DecodeWorker(keys schema.Keys, key string, h map[string]string, alive bool)
 		Key: key, ID: id, WorkerType: d.str(schema.FWorkerType), Taskset: d.str(schema.FTaskset),
 		Host: d.str(schema.FHost), Slaves: d.int(schema.FSlaves), Pid: d.int(schema.FPid),
 		StartedAt: d.time(schema.FStartedAt), Alive: alive,
+		Unhealthy: d.str(schema.FUnhealthy), UnhealthyAt: d.time(schema.FUnhealthyAt),
 	}
 	return w, d.err
 }
@@ -524,6 +540,7 @@ func DecodeWorkerLog(key string, h map[string]string) (WorkerLog, error) {
 		Key: key, Worker: d.str(schema.FWorker), Taskset: d.str(schema.FTaskset),
 		StartedAt: d.time(schema.FStartedAt), RsyncFinishedAt: d.time(schema.FRsyncFinishedAt),
 		SetupFinishedAt: d.time(schema.FSetupFinishedAt), FinishedAt: d.time(schema.FFinishedAt),
+		BreakerTrippedAt: d.time(schema.FBreakerTrippedAt), BreakerReason: d.str(schema.FBreakerReason),
 	}
 	return l, d.err
 }

@@ -37,8 +37,9 @@ func FinalTrial(t Task) *Trial {
 
 // FlakyTrials are the trials that make a task flaky: those that failed or
 // timed out before the trial that passed it ended. A trial that could not
-// run (error) says nothing about the test, and a duplicate stopped after
-// the verdict (the taskset ended) is no failure of it.
+// run (error) says nothing about the test, nor does one a bad box's
+// circuit breaker discounted, and a duplicate stopped after the verdict
+// (the taskset ended) is no failure of it.
 func FlakyTrials(t Task) []Trial {
 	if t.Status != schema.StatusPassed && t.Status != schema.StatusPending {
 		return nil
@@ -49,7 +50,7 @@ func FlakyTrials(t Task) []Trial {
 	}
 	var out []Trial
 	for _, tr := range t.Trials {
-		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && !tr.FinishedAt.After(ft.FinishedAt.Time) {
+		if (tr.Status == schema.StatusFailed || tr.Status == schema.StatusTimeout) && tr.Discounted == "" && !tr.FinishedAt.After(ft.FinishedAt.Time) {
 			out = append(out, tr)
 		}
 	}

@@ -153,9 +153,12 @@ local function settle(task, trials, ts, left, queue, active, persister, expected
     end
     for _, k in ipairs(listed) do
       local f
-      if known and k == known[1] then f = {known[2], known[3]}
-      else f = redis.call('HMGET', k, 'status', 'crashed') end
+      if known and k == known[1] then f = {known[2], known[3], known[4]}
+      else f = redis.call('HMGET', k, 'status', 'crashed', 'discounted') end
       local s = f[1] or ''
+      -- A fast failure of a worker whose circuit breaker tripped
+      -- (trip_breaker.lua) says nothing of the spec: it is not counted.
+      if f[3] and f[3] ~= '' then s = 'discounted' end
       if s == 'passed' then passed = passed + 1
       elseif s == 'pending' then pending = pending + 1
       elseif s == '' then running = running + 1

@@ -1,4 +1,5 @@
--- register_worker: a worker announces itself and starts its heartbeat.
+-- register_worker: a worker announces itself and starts its heartbeat; a
+-- worker that was marked unhealthy starts healthy again.
 --
 -- KEYS[1]  worker set
 -- KEYS[2]  worker hash
@@ -23,6 +24,8 @@ for i = 2, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[2], 'started_at', now())
+-- A restart clears the circuit breaker's mark (trip_breaker.lua).
+redis.call('HDEL', KEYS[2], 'unhealthy', 'unhealthy_at')
 redis.call('SET', KEYS[3], 'alive', 'PX', ttl)
 redis.call('SADD', KEYS[1], KEYS[2])
 push_token(KEYS[4])

@@ -44,14 +44,14 @@
  * script take_trial.lua e860b36658af0d965bd6178513a1427f72d910e2af9be78778a2487be6f33ec6
  * script take_task.lua 4689873d46f2d2df85ce7a38b44cddcf4a01b0f83d21c8c87165622531714a09
  * script start_trial.lua 751c81b3907e867b680593cf328b57f1b4a7865f5da5a04ac36c03749284a46d
- * script finish_trial.lua 359280d0236ffe355233010251c39f261472ee2d88089a2940c88b9e6f9fb6cc
+ * script finish_trial.lua 1be70f244b9859e663280df1151b462b0f7682be69ea50b14e249b8e54bb4701
  * script settle_task.lua 0709318174600918d6b2871723a394adbee1c72ddc370bd7e5cbe9e4b0c18782
  * script requeue_task.lua 0b10e159314b094efae43a559037abc878c34bf9b3378c3a99d50d8a74f863ae
  * script finish_taskset.lua c8933f1542e4230588cb5f9f35eb19e14995a54472101bd7e96e6ebd9d381d9d
  * script stop_taskset.lua 5d74c5a49535d485d5d0c87a3375327f39c7bbf5fa86f1e8b057474c3035f60e
  * script register_slave.lua 39077890e6b9626ca2beb2b25b01547ad039fa069dec0fe48727a793c612a12b
  * script untry.lua 5f8f3f69fed4afac3c70c83bdf279338a30e8328cdf80bf468bce1af038a7f43
- * script lib.lua a7d41dd663f3f04130073e8a3032c912cc2c317035cb73b1a5080d5afa93f805
+ * script lib.lua cf1bd363f17a850d515f37fa4481545143ced93f04f5d1f5f8b201a3b1ff3c18
  * not modelled recover_consumer.lua: an arbiter's crash hands its commands back; the model folds that into "handled later" (the sweep checks anyway)
  * not modelled dispatch.lua: which worker gets the taskset; the model starts two slaves on it
  * not modelled release_worker.lua: a worker leaving a taskset; the model's slaves exit on its status
@@ -62,6 +62,7 @@
  * not modelled start_worker_log.lua: the worker log of a taskset
  * not modelled record_persisted.lua: the persister, after the taskset ended
  * not modelled expire_tasks.lua: the persister's expiry of a stored taskset's keys, after it ended
+ * not modelled trip_breaker.lua: a bad worker's circuit breaker marks its run of fast failures discounted, which settle then skips: for the task state machine such a trial is as if it never finished failed, and its task is queued again as after any failure with trials left (the model's failures all count)
  * not modelled take_batch.lua: n tasks taken at once are n take_task steps with nothing between them; each then goes through start_trial as the model's take_task path does, and a slave holding several is, for the task state machine, several slaves holding one each
  */
 
