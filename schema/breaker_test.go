@@ -141,3 +141,32 @@ func TestBreakerIgnoresFastPasses(t *testing.T) {
 		require.Empty(t, e.list(t, run))
 	})
 }
+
+// Two workers whose runs both reached the threshold: the first trips; the
+// second is then the last worker whose breaker has not tripped, although
+// the first still holds the taskset until its slaves stopped, so it stays
+// (workers tripping at once must not all leave).
+func TestBreakerKeepsTheLastUntrippedWorker(t *testing.T) {
+	redistest.Each(t, func(t *testing.T, b redistest.Backend) {
+		e := newEnv(b)
+		ts := e.create(t, "t", spec("a_spec.rb"))
+		ws := []string{e.k.Worker("w0"), e.k.Worker("w1")}
+		for _, w := range ws {
+			_, err := e.c.RegisterWorker(ctx, w, time.Minute, map[string]string{schema.FWorkerType: "default"})
+			require.NoError(t, err)
+			out, err := e.c.Dispatch(ctx, ts, w)
+			require.NoError(t, err)
+			require.Equal(t, schema.DispatchOK, out)
+			_, err = e.c.StartWorkerLog(ctx, ts, w)
+			require.NoError(t, err)
+			require.NoError(t, e.rd.RPush(ctx, schema.FastFailures(schema.WorkerLog(ts, w)), w+":t1", w+":t2").Err())
+		}
+		out, err := e.c.TripBreaker(ctx, ts, ws[0], 2, "its last 2 trials failed fast")
+		require.NoError(t, err)
+		require.Equal(t, schema.TripTripped, out)
+		out, err = e.c.TripBreaker(ctx, ts, ws[1], 2, "its last 2 trials failed fast")
+		require.NoError(t, err)
+		require.Equal(t, schema.TripAlone, out, "w0 still holds the taskset, but it tripped: w1 is the last")
+		require.Empty(t, e.hget(t, ws[1], schema.FUnhealthy))
+	})
+}

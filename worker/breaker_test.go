@@ -103,19 +103,18 @@ i=0; while [ ! -e ` + e.path("tripped") + ` ] && [ $i -lt 300 ]; do sleep 0.05; 
 }
 
 // rrr worker fills and checks its configuration before New does it again:
-// "off" must stay off, not become the default (--breaker 0 and
-// --max-slave-crashes 0 were the defaults again).
+// "off" must stay off, not become the default (--max-slave-crashes 0 was
+// the default again); the breaker is off unless asked for.
 func TestDefaultsTwiceKeepOff(t *testing.T) {
 	c := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"},
-		BreakerOff: true, FailOnFirstSlaveCrash: true}.WithDefaults().WithDefaults()
+		FailOnFirstSlaveCrash: true}.WithDefaults().WithDefaults()
 	require.NoError(t, c.Validate())
-	require.Zero(t, c.Breaker)
+	require.Zero(t, c.Breaker, "off by default")
 	require.Zero(t, c.MaxSlaveCrashes)
-	d := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"}}.WithDefaults()
+	d := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"}, Breaker: 4}.WithDefaults()
 	require.NoError(t, d.Validate())
-	require.Equal(t, worker.DefaultBreaker, d.Breaker)
+	require.Equal(t, 4, d.Breaker)
 	require.Equal(t, worker.DefaultMaxSlaveCrashes, d.MaxSlaveCrashes)
-	bad := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"},
-		Breaker: 3, BreakerOff: true}.WithDefaults()
-	require.ErrorIs(t, bad.Validate(), worker.ErrConfig, "a threshold and off at once")
+	bad := worker.Config{WorkingDir: t.TempDir(), RedisURL: "redis://x", SlaveCommand: []string{"x"}, Breaker: -1}.WithDefaults()
+	require.ErrorIs(t, bad.Validate(), worker.ErrConfig)
 }

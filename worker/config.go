@@ -43,9 +43,6 @@ const (
 	DefaultTrialGrace        = 5 * time.Second  // a stopped slave's trial: SIGTERM -> SIGKILL
 	DefaultTrialWaitDelay    = 2 * time.Second
 	DefaultIdleWait          = time.Second
-	// DefaultBreaker is the run of fast failures (FastLimit) on one
-	// worker in one taskset that trips its circuit breaker.
-	DefaultBreaker = 5
 )
 
 // Config configures a worker.
@@ -88,12 +85,9 @@ type Config struct {
 	KeepAllLogs bool
 	// Breaker is how many trials in a row must fail fast (FastLimit) on
 	// this worker in a taskset for it to leave the taskset, marked
-	// unhealthy (docs/protocol.md, "The circuit breaker"); 0 means
-	// DefaultBreaker, unless BreakerOff.
+	// unhealthy (docs/protocol.md, "The circuit breaker"); 0: off, the
+	// default (a commit that breaks every spec fails fast on every box).
 	Breaker int
-	// BreakerOff turns the circuit breaker off (--breaker 0); Breaker must
-	// then be 0.
-	BreakerOff bool
 
 	// RedisURL and Namespace are handed to the slaves (RRR_REDIS,
 	// RRR_NAMESPACE), which open their own connection.
@@ -181,9 +175,6 @@ func (c Config) WithDefaults() Config {
 	if c.MaxSlaveCrashes == 0 && !c.FailOnFirstSlaveCrash {
 		c.MaxSlaveCrashes = DefaultMaxSlaveCrashes
 	}
-	if c.Breaker == 0 && !c.BreakerOff {
-		c.Breaker = DefaultBreaker
-	}
 	loopx.Default(&c.LogCap, DefaultLogCap)
 	if c.KeepLogs == 0 && !c.KeepAllLogs {
 		c.KeepLogs = DefaultKeepLogs
@@ -231,9 +222,7 @@ func (c Config) Validate() error {
 	case c.FailOnFirstSlaveCrash && c.MaxSlaveCrashes != 0:
 		return fmt.Errorf("%w: %d slave crashes allowed, and none (FailOnFirstSlaveCrash): give one of them", ErrConfig, c.MaxSlaveCrashes)
 	case c.Breaker < 0:
-		return fmt.Errorf("%w: breaker %d: give 0 or more (BreakerOff turns it off)", ErrConfig, c.Breaker)
-	case c.BreakerOff && c.Breaker != 0:
-		return fmt.Errorf("%w: breaker at %d fast failures, and off (BreakerOff): give one of them", ErrConfig, c.Breaker)
+		return fmt.Errorf("%w: breaker %d: give 0 (off) or more", ErrConfig, c.Breaker)
 	case c.KeepLogs < 0:
 		return fmt.Errorf("%w: keep logs %s: must not be negative (KeepAllLogs keeps them for good)", ErrConfig, c.KeepLogs)
 	case c.KeepAllLogs && c.KeepLogs != 0:

@@ -30,11 +30,11 @@ func (f *fleet) workingDir(t *testing.T, i int) string {
 
 // A bad box beside a healthy one (issue 15.2): every trial on w1 fails at
 // once (a marker file in its working dir stands for a broken machine).
-// Its circuit breaker trips after 5 fast failures: it leaves the taskset,
+// Its circuit breaker (--breaker 5) trips after 5 fast failures: it leaves the taskset,
 // which succeeds with every spec passed on w0; the summary names w1, and
 // `rrr nodes` shows it unhealthy, in its table and its JSON.
 func TestBreakerEndToEnd(t *testing.T) {
-	f := newFleet(t, fleetOptions{workers: 2, slaves: 2,
+	f := newFleet(t, fleetOptions{workers: 2, slaves: 2, workerArgs: []string{"--breaker", "5"},
 		serverArgs: []string{"--interval", "500ms", "--sweep-interval", "1s"}})
 	require.NoError(t, os.WriteFile(filepath.Join(f.workingDir(t, 1), "BAD_BOX"), nil, 0o644))
 	files := map[string]string{}

@@ -202,8 +202,6 @@ func startLocal(parent context.Context, cfg localConfig) (*local, error) {
 	w, err := worker.New(worker.Config{
 		ID: "local", Slaves: cfg.slaves, InPlaceDir: cfg.dir, WorkingDir: filepath.Join(cfg.results, ".work"),
 		RedisURL: url, Namespace: cfg.namespace, SlaveEnv: cfg.slaveEnv,
-		// The only worker: its circuit breaker would never trip.
-		BreakerOff: true,
 	}, worker.Deps{Client: l.sc, Logger: cfg.log})
 	if err != nil {
 		l.stop()

@@ -54,7 +54,7 @@ func workerCommand() *cli.Command {
 				Usage: "time limit of the setup command"},
 			&cli.IntFlag{Name: "max-slave-crashes", Value: worker.DefaultMaxSlaveCrashes, EnvVars: []string{"RRR_MAX_SLAVE_CRASHES"},
 				Usage: "crashes of one slave slot within a taskset before the taskset is failed (0: the first crash fails it)"},
-			&cli.IntFlag{Name: "breaker", Value: worker.DefaultBreaker, EnvVars: []string{"RRR_BREAKER"},
+			&cli.IntFlag{Name: "breaker", Value: 0, EnvVars: []string{"RRR_BREAKER"},
 				Usage: "circuit breaker: after this many trials in a row fail or error in under a tenth of their estimates (1s without one) on this worker, it leaves the taskset and is marked unhealthy (0: off)"},
 			&cli.StringFlag{Name: "stop-grace", Value: "10s", EnvVars: []string{"RRR_STOP_GRACE"},
 				Usage: "time slaves get between SIGTERM and SIGKILL when they are stopped"},
@@ -104,7 +104,7 @@ func workerConfig(c *cli.Context) (workerCmdConfig, worker.Config, error) {
 		// 0 means none and for good here, rather than the default.
 		MaxSlaveCrashes: f.MaxSlaveCrashes, FailOnFirstSlaveCrash: f.MaxSlaveCrashes == 0,
 		KeepLogs: f.KeepLogs, KeepAllLogs: f.KeepLogs == 0,
-		Breaker: f.Breaker, BreakerOff: f.Breaker == 0,
+		Breaker:  f.Breaker,
 		RedisURL: g.Redis, RedisTLS: redisConfig(c).TLS, Namespace: g.Namespace,
 		SlaveEnv: []string{"RRR_LOG_LEVEL=" + g.LogLevel, "RRR_LOG_FORMAT=" + g.LogFormat},
 	}

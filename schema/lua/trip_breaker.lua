@@ -7,9 +7,11 @@
 -- its slaves and releases the taskset (release_worker); dispatch never
 -- gives it the same taskset again (its worker log exists).
 --
--- The breaker never trips the last worker holding the taskset: when every
--- box fails fast, the code is what fails, and the taskset must still get
--- its verdict.
+-- The breaker never trips the last worker holding the taskset whose own
+-- breaker has not tripped there: when every box fails fast, the code is
+-- what fails, and the taskset must still get its verdict. (Workers that
+-- tripped still hold the taskset until they have stopped their slaves;
+-- they do not count, or workers tripping at once would all leave.)
 --
 -- KEYS[1]  the worker's fast_failures list in the taskset
 -- KEYS[2]  the worker's worker_log hash of the taskset
@@ -23,7 +25,8 @@
 --
 -- Reply: 'tripped' (by this call) | 'already' (it had tripped) | 'below'
 --   (the run is shorter than the threshold: a trial ended it since) |
---   'alone' (no other worker holds the taskset) | 'stopped' (the taskset
+--   'alone' (no other worker whose breaker has not tripped holds the
+--   taskset) | 'stopped' (the taskset
 --   is not running).
 -- Errors: RRRINVALID for a bad threshold or cap, an empty reason.
 
@@ -36,7 +39,10 @@ if hget(ts, 'status') ~= 'running' then return 'stopped' end
 if hget(wl, 'breaker_tripped_at') ~= '' then return 'already' end
 local trials = redis.call('LRANGE', run, 0, -1)
 if #trials < threshold then return 'below' end
-local others = redis.call('SCARD', assigned) - redis.call('SISMEMBER', assigned, worker)
+local others = 0
+for _, w in ipairs(redis.call('SMEMBERS', assigned)) do
+  if w ~= worker and hget(ts .. ':worker_log:' .. w, 'breaker_tripped_at') == '' then others = others + 1 end
+end
 if others < 1 then return 'alone' end
 
 local at = now()
