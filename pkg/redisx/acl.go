@@ -16,7 +16,7 @@ var ACLCommands = []string{
 	"multi", "exec", "discard",
 	"del", "exists", "type", "expire", "pexpire", "pttl",
 	"get", "set", "setnx", "append", "strlen",
-	"hget", "hset", "hgetall", "hmget", "hincrby",
+	"hget", "hset", "hdel", "hexists", "hgetall", "hmget", "hincrby",
 	"rpush", "lpush", "lrange", "llen", "lrem", "ltrim", "lpos", "lindex", "lmove", "blmove", "blpop",
 	"sadd", "srem", "smembers", "sismember", "scard",
 	"publish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
