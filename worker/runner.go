@@ -311,7 +311,10 @@ type runnerRequest struct {
 	File  string `json:"file"`
 	// Files is a batch: every spec file the request runs, in one session
 	// and one report (File is the first of them); absent for one file.
-	Files  []string          `json:"files,omitempty"`
+	Files []string `json:"files,omitempty"`
+	// Cases is a partition (docs/partitions.md): the arguments that run
+	// its cases of File, in the framework's words; absent for a whole file.
+	Cases  []string          `json:"cases,omitempty"`
 	Report string            `json:"report"`
 	Stdout string            `json:"stdout"`
 	Stderr string            `json:"stderr"`

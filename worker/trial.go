@@ -93,8 +93,15 @@ func (s *Slave) runTrial(ctx context.Context, spec, name string, estimateSec *in
 		if s.runner == nil {
 			return errorOutcome(fmt.Sprintf("runner %q on slave %s is not running; nothing was run", s.ts.Runner, s.cfg.Slave))
 		}
+		var cases []string
+		if _, ok := s.ts.Partitions[name]; ok {
+			var err error
+			if cases, err = selectCases(s.ts.Partitions, name, spec, dir); err != nil {
+				return errorOutcome(fmt.Sprintf("partition %s: %v", name, err))
+			}
+		}
 		res, broken = s.runner.run(ctx, runnerRequest{
-			Trial: trialID, File: spec, Report: report, Stdout: stdoutPath, Stderr: stderrPath,
+			Trial: trialID, File: spec, Cases: cases, Report: report, Stdout: stdoutPath, Stderr: stderrPath,
 			Dir: s.cfg.WorkingCopy, Env: envMap(s.trialEnv(spec, report)),
 		}, trialLimits{soft: soft, hard: hard, grace: s.cfg.Trial.Grace, answer: s.cfg.Trial.KillGrace},
 			func(pgid int) { s.recordPgid(s.cfg.PgidFile, pgid) })
@@ -189,14 +196,9 @@ func casesArgv(tpl string, parts map[string]schema.Partition, name, spec, report
 	if err != nil {
 		return nil, err
 	}
-	args, files, err := partition.Args(parts, name, spec, filepath.Dir(report))
+	args, err := selectCases(parts, name, spec, filepath.Dir(report))
 	if err != nil {
 		return nil, err
-	}
-	for path, content := range files {
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			return nil, fmt.Errorf("write %s for partition %s: %w", path, name, err)
-		}
 	}
 	argv := make([]string, 0, len(words)+len(args))
 	for _, w := range words {
@@ -207,6 +209,22 @@ func casesArgv(tpl string, parts map[string]schema.Partition, name, spec, report
 		}
 	}
 	return argv, nil
+}
+
+// selectCases is what runs the cases of the task named name
+// (partition.Args), with the files it needs written into the trial's
+// directory dir.
+func selectCases(parts map[string]schema.Partition, name, spec, dir string) ([]string, error) {
+	args, files, err := partition.Args(parts, name, spec, dir)
+	if err != nil {
+		return nil, err
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s for partition %s: %w", path, name, err)
+		}
+	}
+	return args, nil
 }
 
 // checkPartition holds a partition's result to its cases (docs/partitions.md):

@@ -127,6 +127,18 @@ func client0(t model.Task) *model.Trial {
 }
 
 func TestLocalPartitionsPytest(t *testing.T) {
+	for _, tc := range []struct{ name, how string }{
+		{"trial command", "--trial-command=pytest -q -p no:cacheprovider --junitxml {report} {cases}"},
+		{"runner", "--runner=pytest -q -p no:cacheprovider"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testLocalPartitionsPytest(t, tc.how) })
+	}
+}
+
+// testLocalPartitionsPytest runs a long pytest file twice: whole, then in
+// partitions of its node ids, with how (a trial command of {cases}, or
+// the pytest runner, which is handed each partition's cases).
+func testLocalPartitionsPytest(t *testing.T, how string) {
 	if testing.Short() {
 		t.Skip("end-to-end: not with -short")
 	}
@@ -141,7 +153,7 @@ func TestLocalPartitionsPytest(t *testing.T) {
 	})
 	results := t.TempDir()
 	args := []string{"--slaves", "2", "--max-trials", "1", "--dir", dir, "--format", "junit", "--partition-target", "0.3s",
-		"--trial-command", "pytest -q -p no:cacheprovider --junitxml {report} {cases}", "tests/test_*.py"}
+		how, "tests/test_*.py"}
 	code, out, _ := runLocal(t, bin, results, args...)
 	require.Equal(t, 0, code, out)
 	code, out, s := runLocal(t, bin, results, args...)
@@ -169,6 +181,15 @@ func TestLocalPartitionsPytest(t *testing.T) {
 // RSpec files split by example ids; an example added since the cases were
 // known runs in the rest partition, which excludes the others' examples.
 func TestLocalPartitionsRSpec(t *testing.T) {
+	for _, tc := range []struct{ name, how string }{
+		{"trial command", "--trial-command=rspec --format json --out {report} {cases}"},
+		{"runner", "--runner=rspec"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testLocalPartitionsRSpec(t, tc.how) })
+	}
+}
+
+func testLocalPartitionsRSpec(t *testing.T, how string) {
 	if testing.Short() {
 		t.Skip("end-to-end: not with -short")
 	}
@@ -186,7 +207,7 @@ func TestLocalPartitionsRSpec(t *testing.T) {
 	})
 	results := t.TempDir()
 	args := []string{"--slaves", "2", "--max-trials", "1", "--dir", dir, "--format", "rspec-json", "--partition-target", "0.3s",
-		"--trial-command", "rspec --format json --out {report} {cases}", "spec/*_spec.rb"}
+		how, "spec/*_spec.rb"}
 	ran := func(s *model.Snapshot) (map[string]int, int) {
 		seen, parts := map[string]int{}, 0
 		for _, task := range s.Tasks {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rrr-dev/rrr/pkg/logx"
 	"github.com/rrr-dev/rrr/pkg/model"
+	"github.com/rrr-dev/rrr/pkg/partition"
 	"github.com/rrr-dev/rrr/pkg/proc"
 	"github.com/rrr-dev/rrr/pkg/rsync"
 	"github.com/rrr-dev/rrr/pkg/store"
@@ -129,7 +130,7 @@ func Prepare(opt StartOptions) (string, schema.TasksetSpec, error) {
 			"and only a report that names the file of each case (junit, rspec-json, go-test-json, or auto) tells them apart",
 			ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
 	}
-	if Partitioned(ts) && (ts.ResultFormat == schema.FormatExitCode || ts.ResultFormat == schema.FormatTAP) {
+	if strings.Contains(ts.TrialCommand, partition.Placeholder) && (ts.ResultFormat == schema.FormatExitCode || ts.ResultFormat == schema.FormatTAP) {
 		return "", schema.TasksetSpec{}, fmt.Errorf("--trial-command %q with --format %s: %w: {cases} runs part of a spec file by its cases, "+
 			"and only a report that names them (go-test-json, junit as pytest writes it, or auto) tells which ran", ts.TrialCommand, ts.ResultFormat, ErrBadTrialCommand)
 	}

@@ -10,10 +10,12 @@ import (
 	"github.com/rrr-dev/rrr/schema"
 )
 
-// Partitioned reports whether the taskset's trial command can run part of
-// a spec file: it takes {cases} (docs/partitions.md).
+// Partitioned reports whether the taskset's trials can run part of a spec
+// file (docs/partitions.md): its trial command takes {cases}, or its
+// runner is one of rrr's adapters, which select cases as pytest and RSpec
+// do.
 func Partitioned(ts schema.TasksetSpec) bool {
-	return strings.Contains(ts.TrialCommand, partition.Placeholder)
+	return strings.Contains(ts.TrialCommand, partition.Placeholder) || partition.RunnerSelects(ts.Runner)
 }
 
 // PlanPartitions splits the specs of ts whose estimate (nil: unknown) is

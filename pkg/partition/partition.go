@@ -22,6 +22,14 @@ import (
 // that select a task's cases: the spec file alone for a whole file.
 const Placeholder = "{cases}"
 
+// RunnerSelects reports whether runner (rrr start --runner) is one of the
+// adapters rrr ships, which run the cases of a partition they are given
+// (worker/runners; docs/runners.md, "cases").
+func RunnerSelects(runner string) bool {
+	first, _, _ := strings.Cut(strings.TrimSpace(runner), " ")
+	return first == "pytest" || first == "rspec"
+}
+
 // StyleOf is the case style of the cases of a report read as format, ""
 // when its cases cannot be selected one by one.
 func StyleOf(format string) string {
