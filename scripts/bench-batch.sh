@@ -30,26 +30,31 @@ count=$(echo "$pkgs" | wc -l)
 echo "bench-batch: $mod@$ver, $count packages with tests, $n slave(s), $(nproc) CPU(s)" >&2
 go test -count=1 -run '^$' ./... >/dev/null 2>&1 || true # warm the build cache
 
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b - a) / 1e9}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-t0=$(date +%s%N)
-go test -count=1 ./... >"$work/gotest.out" 2>&1 || true
-t1=$(date +%s%N)
-base=$(secs "$t0" "$t1")
+# timed OUT CMD...: runs CMD with its output in OUT; sets $wall and $cpu
+# (user + system seconds of CMD and everything below it that was waited
+# for), so that a wall time can be told apart from the work done.
+TIMEFORMAT='%R %U %S'
+timed() {
+  local out=$1 t
+  shift
+  t=$({ time "$@" >"$out" 2>&1; } 2>&1 | tail -1) || true
+  wall=$(echo "$t" | awk '{printf "%.1f", $1}')
+  cpu=$(echo "$t" | awk '{printf "%.1f", $2 + $3}')
+}
+
+timed "$work/gotest.out" go test -count=1 ./...
+base=$wall
 okpk=$(grep -c '^ok' "$work/gotest.out" || true)
-echo "go test ./...:                   ${base}s wall, $okpk packages ok"
+echo "go test ./...:                   ${base}s wall, ${cpu}s CPU on $(nproc) CPU(s), $okpk packages ok"
 
 results=$work/results
 run() { # label, trial command, more rrr flags
-  local s e w
-  s=$(date +%s%N)
   # shellcheck disable=SC2086
-  "$work/rrr" local --slaves "$n" --results-dir "$results" --format go-test-json --max-trials 1 \
-    --taskset-class bench --trial-command "$2" ${3:-} $pkgs >"$work/rrr.out" 2>&1 || true
-  e=$(date +%s%N)
-  w=$(secs "$s" "$e")
-  printf '%-32s %ss wall (%sx go test), %s\n' "$1:" "$w" "$(ratio "$w" "$base")" \
+  timed "$work/rrr.out" "$work/rrr" local --slaves "$n" --results-dir "$results" --format go-test-json --max-trials 1 \
+    --taskset-class bench --trial-command "$2" ${3:-} $pkgs
+  printf '%-32s %ss wall (%sx go test), %ss CPU, %s\n' "$1:" "$wall" "$(ratio "$wall" "$base")" "$cpu" \
     "$(grep -oE 'succeeded: [0-9]+ specs, [0-9]+ passed|failed: [0-9]+ specs[^,]*, [0-9]+ passed[^,]*(, [0-9]+ failed)?' "$work/rrr.out" | head -1)"
   grep -oE 'batches: [^;]*' "$work/rrr.out" | head -1 | sed 's/^/    /' || true
 }
