@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rrr-dev/rrr/pkg/junit"
@@ -170,4 +173,39 @@ func TestLocal(t *testing.T) {
 			require.Equal(t, 2, code, "%v: %s", args, out)
 		}
 	})
+}
+
+// A suite of thousands of spec files on the embedded Redis: its TTLs run
+// on a clock of their own, not on every command (which sorted every key
+// each time, and a run of 3,000 no-op specs never finished).
+func TestLocalThousandsOfSpecs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: not with -short")
+	}
+	bin := build(t)
+	files := map[string]string{}
+	for i := range 2000 {
+		files[fmt.Sprintf("specs/s%04d.sh", i)] = ""
+	}
+	dir := project(t, files)
+	code, out, s := runLocal(t, bin, t.TempDir(), "--slaves", "4", "--dir", dir, "--format", "exit-code",
+		"--trial-command", "true {file}", "specs/*.sh")
+	require.Equal(t, 0, code, out)
+	require.NotNil(t, s, out)
+	require.Equal(t, 2000, s.SucceededCount)
+}
+
+// The embedded Redis's clock lets a TTL run out as time passes, as a
+// heartbeat's does on a real Redis.
+func TestMiniClockExpiresKeys(t *testing.T) {
+	m := miniredis.NewMiniRedis()
+	require.NoError(t, m.Start())
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = miniClock{m}.Run(ctx) }()
+	require.NoError(t, m.Set("beat", "alive"))
+	m.SetTTL("beat", 300*time.Millisecond)
+	require.True(t, m.Exists("beat"))
+	require.Eventually(t, func() bool { return !m.Exists("beat") }, 5*time.Second, 50*time.Millisecond)
 }
