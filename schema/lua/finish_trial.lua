@@ -94,14 +94,15 @@ end
 
 local run, discounted = 0, false
 if breaker then
-  if not fast then
-    redis.call('DEL', KEYS[12])
-    if status == 'passed' then redis.call('HDEL', KEYS[14], 'unhealthy', 'unhealthy_at') end
-  elseif hget(KEYS[13], 'breaker_tripped_at') ~= '' then
-    -- A slave of a worker that is leaving: not counted, as the run was.
+  if (fast or is_trial_failure(status)) and hget(KEYS[13], 'breaker_tripped_at') ~= '' then
+    -- A slave of a worker that is leaving (its trial failed fast, or was
+    -- stopped as the worker left): not counted, as the run was.
     discounted = hget(KEYS[13], 'breaker_reason')
     redis.call('HSET', trial, 'discounted', discounted)
     run = -1
+  elseif not fast then
+    redis.call('DEL', KEYS[12])
+    if status == 'passed' then redis.call('HDEL', KEYS[14], 'unhealthy', 'unhealthy_at') end
   else
     run = redis.call('RPUSH', KEYS[12], trial)
   end
