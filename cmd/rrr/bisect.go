@@ -90,7 +90,7 @@ func bisectAction(c *cli.Context) error {
 	ints, stop := notifySignals()
 	defer stop()
 	run := func(ctx context.Context, specs []string) (string, bool, error) {
-		return bisectStep(ctx, c, cl, base, specs, ints)
+		return bisectStep(ctx, cl, cfg.Dir, base, specs, ints)
 	}
 	res, err := client.Bisect(ctx, plan, run, say)
 	if err != nil {
@@ -105,8 +105,8 @@ func bisectAction(c *cli.Context) error {
 
 // bisectStep runs specs in order as one taskset and says whether its last
 // spec failed a test.
-func bisectStep(ctx context.Context, c *cli.Context, cl *client.Client, base schema.TasksetSpec, specs []string, ints <-chan os.Signal) (string, bool, error) {
-	opt := client.StartOptions{Dir: c.String("dir"), Patterns: specs, Taskset: base}
+func bisectStep(ctx context.Context, cl *client.Client, dir string, base schema.TasksetSpec, specs []string, ints <-chan os.Signal) (string, bool, error) {
+	opt := client.StartOptions{Dir: dir, Patterns: specs, Taskset: base}
 	stderr := cl.Stderr
 	cl.Stderr = io.Discard // the steps say what they did; the upload lines would drown them
 	key, err := cl.Start(ctx, opt)
